@@ -1,0 +1,100 @@
+package contracts
+
+import "time"
+
+// Inventory event types, on TopicInventorySeats keyed by event id.
+const (
+	TypeHoldCreated   = "evently.inventory.hold.created.v1"
+	TypeHoldReleased  = "evently.inventory.hold.released.v1"
+	TypeHoldExpired   = "evently.inventory.hold.expired.v1"
+	TypeSeatsSold     = "evently.inventory.seats.sold.v1"
+	TypeSeatsReleased = "evently.inventory.seats.released.v1"
+)
+
+// Hold purposes: a buyer's own hold, or seats reserved for a waitlist offer.
+const (
+	HoldPurposeUser          = "USER"
+	HoldPurposeWaitlistOffer = "WAITLIST_OFFER"
+)
+
+// HoldCreated records a new temporary claim on seats.
+type HoldCreated struct {
+	HoldID      string    `json:"hold_id"`
+	EventID     string    `json:"event_id"`
+	UserID      string    `json:"user_id"`
+	SeatIDs     []string  `json:"seat_ids"`
+	TotalAmount int64     `json:"total_amount"`
+	Currency    string    `json:"currency"`
+	Purpose     string    `json:"purpose"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// HoldReleased records a hold given up before it expired (by its owner, or a left waitlist).
+type HoldReleased struct {
+	HoldID     string    `json:"hold_id"`
+	EventID    string    `json:"event_id"`
+	UserID     string    `json:"user_id"`
+	SeatIDs    []string  `json:"seat_ids"`
+	Purpose    string    `json:"purpose"`
+	ReleasedAt time.Time `json:"released_at"`
+}
+
+// HoldExpired records a hold that lapsed by its TTL; the seats are free again.
+type HoldExpired struct {
+	HoldID    string    `json:"hold_id"`
+	EventID   string    `json:"event_id"`
+	UserID    string    `json:"user_id"`
+	SeatIDs   []string  `json:"seat_ids"`
+	Purpose   string    `json:"purpose"`
+	ExpiredAt time.Time `json:"expired_at"`
+}
+
+// SoldSeat is one seat in a sale.
+type SoldSeat struct {
+	SeatID    string `json:"seat_id"`
+	SectionID string `json:"section_id"`
+	Price     int64  `json:"price"`
+}
+
+// SectionCount is a section's ledger counts after a change, so readers can set their
+// counts absolutely (order-tolerant and idempotent) instead of adding deltas.
+type SectionCount struct {
+	SectionID string `json:"section_id"`
+	Capacity  int    `json:"capacity"`
+	Sold      int    `json:"sold"`
+}
+
+// SeatsSold records seats flipped AVAILABLE → SOLD in the ledger for a booking.
+type SeatsSold struct {
+	EventID     string         `json:"event_id"`
+	BookingID   string         `json:"booking_id"`
+	HoldID      string         `json:"hold_id"`
+	UserID      string         `json:"user_id"`
+	Seats       []SoldSeat     `json:"seats"`
+	TotalAmount int64          `json:"total_amount"`
+	Currency    string         `json:"currency"`
+	SoldAt      time.Time      `json:"sold_at"`
+	Sections    []SectionCount `json:"sections"`
+	Capacity    int            `json:"capacity"`
+	SoldTotal   int            `json:"sold_total"`
+}
+
+// Reasons seats return to sale.
+const (
+	ReleaseBookingCancelled = "BOOKING_CANCELLED"
+	ReleaseEventCancelled   = "EVENT_CANCELLED"
+)
+
+// SeatsReleased records seats flipped SOLD → AVAILABLE (or CLOSED when the event was
+// cancelled); it wakes the waitlist.
+type SeatsReleased struct {
+	EventID    string         `json:"event_id"`
+	BookingID  string         `json:"booking_id,omitempty"`
+	SeatIDs    []string       `json:"seat_ids"`
+	Reason     string         `json:"reason"`
+	ReleasedAt time.Time      `json:"released_at"`
+	Sections   []SectionCount `json:"sections"`
+	Capacity   int            `json:"capacity"`
+	SoldTotal  int            `json:"sold_total"`
+}

@@ -1,0 +1,218 @@
+// Package httpserver is the Echo skeleton shared by every service and the gateway:
+// request ids, recovery, body limits, timeouts, access logs, tracing, problem+json errors,
+// health, readiness and metrics endpoints, and graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"evently.dev/libs/logging"
+)
+
+// Config holds the HTTP settings every service shares.
+type Config struct {
+	Addr            string        `envconfig:"HTTP_ADDR"`
+	BodyLimit       string        `envconfig:"HTTP_BODY_LIMIT" default:"1M"`
+	RequestTimeout  time.Duration `envconfig:"HTTP_REQUEST_TIMEOUT" default:"15s"`
+	ShutdownTimeout time.Duration `envconfig:"HTTP_SHUTDOWN_TIMEOUT" default:"15s"`
+}
+
+// Check reports whether one dependency is usable; readiness runs them all.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Options describe one server.
+type Options struct {
+	Service string
+	Config  Config
+	Logger  *slog.Logger
+	Metrics http.Handler
+	Checks  []Check
+	// SkipTimeout lists route paths (as registered) that stream and must not be cut off.
+	SkipTimeout map[string]bool
+}
+
+// Server wraps an Echo instance with the shared middleware and lifecycle.
+type Server struct {
+	Echo   *echo.Echo
+	opts   Options
+	mu     sync.Mutex
+	srv    *http.Server
+	checks []Check
+}
+
+// New builds the Echo instance with the shared middleware and system routes.
+func New(opts Options) *Server {
+	if opts.SkipTimeout == nil {
+		opts.SkipTimeout = map[string]bool{}
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = ErrorHandler(opts.Logger)
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: func() string { return uuid.NewString() },
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.SetRequest(c.Request().WithContext(logging.WithRequestID(c.Request().Context(), id)))
+		},
+	}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			opts.Logger.ErrorContext(c.Request().Context(), "panic recovered", "error", err, "stack", string(stack))
+			return err
+		},
+	}))
+	if opts.Config.BodyLimit != "" {
+		e.Use(middleware.BodyLimit(opts.Config.BodyLimit))
+	}
+	if opts.Config.RequestTimeout > 0 {
+		e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: opts.Config.RequestTimeout,
+			Skipper: func(c echo.Context) bool { return opts.SkipTimeout[c.Path()] },
+		}))
+	}
+	e.Use(accessLog(opts.Logger))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": opts.Service})
+	})
+	s := &Server{Echo: e, opts: opts, checks: append([]Check(nil), opts.Checks...)}
+	e.GET("/readyz", func(c echo.Context) error {
+		s.mu.Lock()
+		checks := s.checks
+		s.mu.Unlock()
+		res, ok := RunChecks(c.Request().Context(), checks)
+		status := http.StatusOK
+		if !ok {
+			status = http.StatusServiceUnavailable
+		}
+		return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[ok],
+			"service": opts.Service, "checks": res})
+	})
+	if opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+	}
+	return s
+}
+
+// NoTimeout exempts a route (as registered, e.g. "/api/v1/events/:id/availability/stream")
+// from the request timeout, for streams that stay open. Call it before serving.
+func (s *Server) NoTimeout(path string) { s.opts.SkipTimeout[path] = true }
+
+// AddCheck adds a readiness check; components started after New register theirs here.
+func (s *Server) AddCheck(name string, fn func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(append([]Check(nil), s.checks...), Check{Name: name, Fn: fn})
+}
+
+// RunChecks runs every check with a short deadline and reports each result.
+func RunChecks(ctx context.Context, checks []Check) (map[string]string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res := make(map[string]string, len(checks))
+	ok := true
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, ch := range checks {
+		wg.Add(1)
+		go func(ch Check) {
+			defer wg.Done()
+			err := ch.Fn(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res[ch.Name] = err.Error()
+				ok = false
+				return
+			}
+			res[ch.Name] = "ok"
+		}(ch)
+	}
+	wg.Wait()
+	return res, ok
+}
+
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			path := c.Path()
+			if path == "/healthz" || path == "/readyz" || path == "/metrics" {
+				return nil
+			}
+			status := c.Response().Status
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.Log(c.Request().Context(), level, "http request",
+				"method", c.Request().Method, "route", path, "path", c.Request().URL.Path,
+				"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"bytes", c.Response().Size, "remote_ip", c.RealIP())
+			return nil
+		}
+	}
+}
+
+// Handler returns the traced http.Handler; spans are named by method and route.
+func (s *Server) Handler() http.Handler {
+	return otelhttp.NewHandler(s.Echo, s.opts.Service,
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+}
+
+// Run serves on addr until ctx ends, then drains in-flight requests.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener (tests pass one on port 0).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	errCh := make(chan error, 1)
+	go func() { errCh <- srv.Serve(ln) }()
+	s.opts.Logger.Info("http server listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errCh:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	timeout := s.opts.Config.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

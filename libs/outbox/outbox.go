@@ -1,0 +1,79 @@
+// Package outbox implements the transactional outbox of DESIGN §10: a service inserts its
+// events into an outbox table in the same transaction as the state change they announce,
+// and a Relay publishes them to Kafka afterwards. No event leaves for a rolled-back change,
+// and none is lost while Kafka is down: it waits in the table.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/kafka"
+)
+
+// channelPrefix plus the schema name is the NOTIFY channel. One channel per schema keeps a
+// service's relay from waking up for every other service's writes in a shared database.
+const channelPrefix = "outbox_"
+
+// Add records e in the outbox inside the caller's transaction db, so e is published if and
+// only if that transaction commits. It fills a missing ID (UUIDv7) and Time, stores the
+// trace context of ctx so consumers continue the caller's trace, and notifies the relay,
+// which PostgreSQL delivers only at commit. e.Topic is the logical topic name; the relay
+// adds the environment's prefix.
+func Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
+	if e.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("outbox add %s: new id: %w", e.Type, err)
+		}
+		e.ID = id.String()
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.Topic == "" {
+		return fmt.Errorf("outbox add %s: empty topic", e.Type)
+	}
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("outbox add %s: %w", e.Type, err)
+	}
+	headers := kafka.TraceHeaders(ctx)
+	for k, v := range e.Headers {
+		if _, traced := headers[k]; !traced {
+			headers[k] = v
+		}
+	}
+	hdr, err := json.Marshal(headers)
+	if err != nil {
+		return fmt.Errorf("outbox add %s: marshal headers: %w", e.Type, err)
+	}
+	const q = `INSERT INTO outbox (id, topic, key, type, source, event_time, payload, headers)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	if _, err := db.ExecContext(ctx, q, e.ID, e.Topic, e.Key, e.Type, e.Source, e.Time.UTC(),
+		string(e.Data), string(hdr)); err != nil {
+		return fmt.Errorf("outbox add %s %s: %w", e.Type, e.ID, err)
+	}
+	// PostgreSQL folds identical notifications of one transaction into one, so a
+	// transaction adding many events still wakes the relay once.
+	if _, err := db.ExecContext(ctx, "SELECT pg_notify(? || current_schema(), '')", channelPrefix); err != nil {
+		return fmt.Errorf("outbox notify: %w", err)
+	}
+	return nil
+}
+
+// AddJSON marshals payload and records it as a new event; see Add.
+func AddJSON(ctx context.Context, db bun.IDB, topic, key, typ, source string, payload any) (kafka.Event, error) {
+	e, err := kafka.NewEvent(topic, key, typ, source, payload)
+	if err != nil {
+		return kafka.Event{}, fmt.Errorf("outbox add: %w", err)
+	}
+	if err := Add(ctx, db, e); err != nil {
+		return kafka.Event{}, err
+	}
+	return e, nil
+}

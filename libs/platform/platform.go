@@ -1,0 +1,341 @@
+// Package platform runs one Evently service process: it loads configuration, sets up
+// logging and telemetry, opens PostgreSQL (and Redis and Kafka when asked), migrates,
+// builds the HTTP server with identity assertions, runs background workers such as the
+// outbox relay and consumers, and shuts everything down in order on a signal. A service's
+// main only wires its own handlers and use cases.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/assertion"
+	"evently.dev/libs/config"
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/httpserver"
+	"evently.dev/libs/kafka"
+	"evently.dev/libs/logging"
+	"evently.dev/libs/migrate"
+	"evently.dev/libs/outbox"
+	"evently.dev/libs/pg"
+	"evently.dev/libs/redisx"
+	"evently.dev/libs/telemetry"
+)
+
+// Version is the build's version, set with -ldflags "-X evently.dev/libs/platform.Version=...".
+var Version = "dev"
+
+// Common is the configuration every service has.
+type Common struct {
+	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
+	HTTP      httpserver.Config
+	DB        pg.Config
+	Assertion assertion.Config
+}
+
+// Service describes one service binary to Main.
+type Service struct {
+	// Name is the service's name in logs, traces and metrics.
+	Name string
+	// DefaultAddr is the listen address when HTTP_ADDR is unset (e.g. ":8083").
+	DefaultAddr string
+	// DefaultSchema is the PostgreSQL schema when DB_SCHEMA is unset.
+	DefaultSchema string
+	// Config points at the service's configuration struct, loaded from the environment.
+	Config any
+	// Common, Redis and Kafka point into Config at the shared parts; Redis and Kafka are
+	// nil for a service that does not use them.
+	Common *Common
+	Redis  *redisx.Config
+	Kafka  *kafka.Config
+	// Migrations are the service's own SQL files; the outbox and inbox tables are added.
+	Migrations fs.FS
+	// Topics are created (with their DLQs) at start-up when Kafka is used.
+	Topics []string
+	// Setup registers routes, consumers and workers on the runtime.
+	Setup func(ctx context.Context, rt *Runtime) error
+	// Commands are extra subcommands (besides serve and migrate), run after setup.
+	Commands map[string]func(ctx context.Context, rt *Runtime, args []string) error
+}
+
+// Runtime is what a service's Setup gets to wire itself.
+type Runtime struct {
+	Service string
+	Log     *slog.Logger
+	DB      *bun.DB
+	Redis   *redis.Client
+	Kafka   kafka.Config
+	Server  *httpserver.Server
+	// Echo is the router, with identity assertions already verified on every request.
+	Echo *echo.Echo
+
+	mu      sync.Mutex
+	workers []worker
+	closers []func()
+}
+
+type worker struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// Go runs fn for the life of the process; if it fails, the process stops.
+func (rt *Runtime) Go(name string, fn func(ctx context.Context) error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.workers = append(rt.workers, worker{name, fn})
+}
+
+// OnClose runs fn at shutdown, after the server and workers stopped.
+func (rt *Runtime) OnClose(fn func()) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.closers = append(rt.closers, fn)
+}
+
+// Consume starts a consumer-group runner whose handler applies each event exactly once.
+func (rt *Runtime) Consume(opts consumer.Options) error {
+	if opts.Logger == nil {
+		opts.Logger = rt.Log
+	}
+	r, err := consumer.New(rt.Kafka, rt.DB, opts)
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", opts.Group, err)
+	}
+	// Not a readiness check: group sessions flap during rebalances, and HTTP traffic does
+	// not depend on them. Kafka reachability is checked once for the process instead.
+	rt.Go("consumer:"+opts.Group, r.Run)
+	return nil
+}
+
+// Main runs the service with the process's arguments and exits non-zero on failure.
+// Subcommands: serve (default), migrate [up|down N], and the service's own.
+func Main(s Service) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, s, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", s.Name, err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the process: it returns when ctx ends or start-up fails.
+func Run(ctx context.Context, s Service, args []string) error {
+	if err := config.Load(s.Config); err != nil {
+		return err
+	}
+	c := s.Common
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = s.DefaultAddr
+	}
+	if c.DB.Schema == "" {
+		c.DB.Schema = s.DefaultSchema
+	}
+	log := logging.New(s.Name, c.LogLevel)
+	slog.SetDefault(log)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	migrations := []fs.FS{outbox.Migrations, consumer.Migrations}
+	if s.Migrations != nil {
+		migrations = append(migrations, s.Migrations)
+	}
+
+	db, err := pg.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if cmd == "migrate" {
+		return runMigrate(ctx, log, db, c.DB.Schema, migrations, args)
+	}
+	if _, known := s.Commands[cmd]; cmd != "serve" && !known {
+		return fmt.Errorf("unknown command %q (want serve, migrate or one of the service's commands)", cmd)
+	}
+	log.Info("starting", "command", cmd, "version", Version, "config", config.String(s.Config))
+
+	tel, err := telemetry.Setup(ctx, s.Name, Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+
+	if c.DB.MigrateOnStart || cmd != "serve" {
+		if _, err := migrate.Up(ctx, db, c.DB.Schema, migrations...); err != nil {
+			return err
+		}
+	}
+
+	rt := &Runtime{Service: s.Name, Log: log, DB: db}
+	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log,
+		Metrics: tel.Handler(), SkipTimeout: map[string]bool{}})
+	rt.Echo = rt.Server.Echo
+	rt.Echo.Use(assertion.Middleware(c.Assertion.Secret))
+	rt.Server.AddCheck("postgres", pg.Check(db))
+
+	if s.Redis != nil {
+		rdb, err := redisx.Open(ctx, *s.Redis)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		rt.Redis = rdb
+		rt.Server.AddCheck("redis", redisx.Check(rdb))
+	}
+	if s.Kafka != nil {
+		rt.Kafka = s.Kafka.WithDefaults()
+		if len(s.Topics) > 0 {
+			specs := make([]kafka.TopicSpec, 0, len(s.Topics))
+			for _, t := range s.Topics {
+				specs = append(specs, kafka.TopicSpec{Name: t, DLQ: true})
+			}
+			if err := ensureTopics(ctx, log, rt.Kafka, specs); err != nil {
+				return err
+			}
+		}
+		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
+		if cmd == "serve" {
+			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log})
+			rt.Go("outbox-relay", relay.Run)
+		}
+	}
+	if s.Setup != nil {
+		if err := s.Setup(ctx, rt); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	}
+	defer func() {
+		for i := len(rt.closers) - 1; i >= 0; i-- {
+			rt.closers[i]()
+		}
+	}()
+	if cmd != "serve" {
+		return s.Commands[cmd](ctx, rt, args)
+	}
+	return rt.serve(ctx, c.HTTP.Addr)
+}
+
+// ensureTopics retries for a while: at start-up the broker may still be coming up.
+func ensureTopics(ctx context.Context, log *slog.Logger, cfg kafka.Config, specs []kafka.TopicSpec) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := kafka.EnsureTopics(ctx, cfg, specs...)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("create topics: %w", err)
+		}
+		log.Warn("kafka not ready, retrying topic creation", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// kafkaReachable is a cheap readiness probe: a TCP connection to any bootstrap broker.
+// The outbox keeps events safe while Kafka is away, so this reports rather than blocks.
+func kafkaReachable(cfg kafka.Config) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		var last error
+		for _, b := range cfg.Brokers {
+			conn, err := d.DialContext(ctx, "tcp", b)
+			if err == nil {
+				_ = conn.Close()
+				return nil
+			}
+			last = err
+		}
+		return fmt.Errorf("no broker reachable: %w", last)
+	}
+}
+
+func (rt *Runtime) serve(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errCh := make(chan error, len(rt.workers)+1)
+	var wg sync.WaitGroup
+	for _, w := range rt.workers {
+		wg.Add(1)
+		go func(w worker) {
+			defer wg.Done()
+			if err := w.fn(ctx); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				errCh <- fmt.Errorf("%s: %w", w.name, err)
+			}
+		}(w)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := rt.Server.Run(ctx, addr); err != nil {
+			errCh <- err
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errCh:
+		rt.Log.Error("stopping after failure", "error", err)
+	}
+	cancel()
+	wg.Wait()
+	rt.Log.Info("stopped")
+	return err
+}
+
+func runMigrate(ctx context.Context, log *slog.Logger, db *bun.DB, schema string, migrations []fs.FS, args []string) error {
+	dir := "up"
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	switch dir {
+	case "up":
+		n, err := migrate.Up(ctx, db, schema, migrations...)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "schema", schema, "count", n)
+		return nil
+	case "down":
+		steps := 1
+		if len(args) > 1 {
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 1 {
+				return fmt.Errorf("migrate down: steps must be a positive integer")
+			}
+			steps = n
+		}
+		n, err := migrate.Down(ctx, db, schema, steps, migrations...)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations reverted", "schema", schema, "count", n)
+		return nil
+	default:
+		return fmt.Errorf("migrate: want up or down [N], got %q", dir)
+	}
+}

@@ -1,0 +1,148 @@
+// Package testkit gives integration tests isolated use of the real local servers: a fresh
+// PostgreSQL database per test, unique Kafka topic and Redis key-prefix names, and polling
+// helpers. Nothing here mocks a server.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/pg"
+)
+
+// DefaultDatabaseURL is the local server the project's infra script starts.
+const DefaultDatabaseURL = "postgres://evently:evently@127.0.0.1:5432/evently?sslmode=disable"
+
+// AdminDatabaseURL is the database tests connect to in order to create their own.
+func AdminDatabaseURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultDatabaseURL
+}
+
+// KafkaBrokers lists the brokers tests use.
+func KafkaBrokers() []string {
+	if b := os.Getenv("KAFKA_BROKERS"); b != "" {
+		return strings.Split(b, ",")
+	}
+	return []string{"127.0.0.1:9092"}
+}
+
+// RedisAddr is the Redis server tests use.
+func RedisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+var nonName = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Name returns base plus a random suffix, lower-case, for topics, groups and prefixes.
+func Name(t testing.TB, base string) string {
+	t.Helper()
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return base + "-" + hex.EncodeToString(b)
+}
+
+// DatabaseURL creates a brand-new database for this test, drops it in t.Cleanup, and
+// returns its URL (services under test connect to it like to any other).
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, AdminDatabaseURL())
+	if err != nil {
+		t.Fatalf("testkit: connect to postgres (run `make infra-up`): %v", err)
+	}
+	defer admin.Close(ctx)
+	name := "t_" + nonName.ReplaceAllString(strings.ToLower(Name(t, shortName(t.Name()))), "_")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testkit: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), AdminDatabaseURL())
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u, err := url.Parse(AdminDatabaseURL())
+	if err != nil {
+		t.Fatalf("testkit: parse database url: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func shortName(s string) string {
+	s = nonName.ReplaceAllString(strings.ToLower(s), "_")
+	if len(s) > 30 {
+		s = s[len(s)-30:]
+	}
+	return strings.Trim(s, "_")
+}
+
+// DB opens a fresh database (see DatabaseURL) with its search_path pinned to schema.
+func DB(t testing.TB, schema string) *bun.DB {
+	t.Helper()
+	db, err := pg.Open(context.Background(), pg.Config{URL: DatabaseURL(t), Schema: schema,
+		MaxOpenConns: 20, MaxIdleConns: 20, ConnMaxLifetime: time.Hour})
+	if err != nil {
+		t.Fatalf("testkit: open database: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// Redis returns a client and a unique key prefix; keys under the prefix are deleted at cleanup.
+func Redis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: RedisAddr()})
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("testkit: connect to redis (run `make infra-up`): %v", err)
+	}
+	prefix := Name(t, "t") + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			_ = c.Del(ctx, keys...).Err()
+		}
+		_ = c.Close()
+	})
+	return c, prefix
+}
+
+// Eventually polls cond every 20 ms until it holds or timeout passes, then fails the test.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testkit: timed out after %s waiting for: %s", timeout, fmt.Sprintf(format, args...))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

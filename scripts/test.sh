@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every module's tests (unit, integration and end-to-end) against the real servers
+# that infra.sh started. Integration tests isolate themselves (own database, topic names,
+# key prefixes), so packages run in parallel and the suite can run repeatedly.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+: "${GO_TEST_FLAGS:=-race -count=1 -timeout 15m}"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}" REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://evently:evently@127.0.0.1:5432/evently?sslmode=disable}"
+
+t=$(now_ms)
+failed=()
+for m in $(go list -m -f '{{.Dir}}'); do
+  rel=${m#"$REPO_ROOT"/}
+  log "=== go test $rel"
+  # shellcheck disable=SC2086
+  if ! (cd "$m" && go test $GO_TEST_FLAGS ./...); then failed+=("$rel"); fi
+done
+log "[test] finished in $(elapsed "$t")"
+if ((${#failed[@]})); then
+  log "[test] FAILED modules: ${failed[*]}"
+  exit 1
+fi
+log "[test] all modules passed"

@@ -42,7 +42,7 @@ func TestIntegrationEnsureTopicsAndRoundTrip(t *testing.T) {
 		if len(m.Partitions) != 2 {
 			t.Fatalf("%s has %d partitions, want 2 (err %v)", m.Name, len(m.Partitions), m.Err)
 		}
-		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: m.Name, ConfigNames: []string{"retention.ms"}})
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: m.Name, ConfigNames: []string{"retention.ms"}}) //nolint:staticcheck // one resource; the batch API adds nothing here
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestIntegrationDefaultRetentionIsExplicit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = admin.Close() }()
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: cfg.Topic("history.v1"), ConfigNames: []string{"retention.ms"}})
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: cfg.Topic("history.v1"), ConfigNames: []string{"retention.ms"}}) //nolint:staticcheck // one resource; the batch API adds nothing here
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -390,14 +390,14 @@ func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
 	if len(sent) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox
 			SET sent_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-			WHERE id IN (?)`, bun.In(sent)); err != nil {
+			WHERE id IN (?)`, bun.List(sent)); err != nil {
 			return 0, fmt.Errorf("outbox relay: mark sent: %w", err)
 		}
 	}
 	for msg, ids := range byErr {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox
 			SET attempts = attempts + 1, last_error = ?
-			WHERE id IN (?)`, msg, bun.In(ids)); err != nil {
+			WHERE id IN (?)`, msg, bun.List(ids)); err != nil {
 			return 0, fmt.Errorf("outbox relay: record failure: %w", err)
 		}
 	}

@@ -23,6 +23,8 @@ import (
 )
 
 // DefaultDatabaseURL is the local server the project's infra script starts.
+//
+//nolint:gosec // the local test server's well-known credentials, not a secret
 const DefaultDatabaseURL = "postgres://evently:evently@127.0.0.1:5432/evently?sslmode=disable"
 
 // AdminDatabaseURL is the database tests connect to in order to create their own.

@@ -10,6 +10,7 @@
 #   KAFKA_TOPIC_PREFIX  prefix on every topic name                        ("")
 #   REDIS_KEY_PREFIX    prefix on every Redis key                         ("")
 #   EVENTLY_RUN_DIR     where pids and service logs go                    ($EVENTLY_DATA_DIR/run)
+#   EVENTLY_BIN_DIR     where the binaries are built                      ($EVENTLY_DATA_DIR/bin)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -18,7 +19,7 @@ SERVICES=(identity catalog inventory booking waitlist analytics)
 : "${EVENTLY_DB_NAME:=evently}"
 : "${EVENTLY_RUN_DIR:=$EVENTLY_DATA_DIR/run}"
 : "${PG_HOST:=127.0.0.1}" "${PG_PORT:=5432}" "${PG_USER:=evently}" "${PG_PASSWORD:=evently}"
-BIN="$EVENTLY_DATA_DIR/bin"
+BIN="${EVENTLY_BIN_DIR:-$EVENTLY_DATA_DIR/bin}"
 mkdir -p "$EVENTLY_RUN_DIR" "$BIN"
 
 # Local-only defaults. Every one can be overridden from the environment; production sets

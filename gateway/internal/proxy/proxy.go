@@ -1,0 +1,160 @@
+// Package proxy forwards matched requests to the owning service: it strips identity
+// headers a client sent, signs the gateway's identity assertion, propagates the trace,
+// streams responses without buffering (SSE passes through) and maps upstream failures to
+// problem+json (502 unreachable, 504 too slow).
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"evently.dev/libs/apperr"
+	"evently.dev/libs/assertion"
+	"evently.dev/libs/httpserver"
+
+	"evently.dev/gateway/internal/route"
+)
+
+// Options configure the upstream transport.
+type Options struct {
+	Upstreams      map[string]string
+	Secret         string
+	Timeout        time.Duration
+	MaxIdlePerHost int
+	Logger         *slog.Logger
+}
+
+// Proxy holds one reverse proxy per upstream over a shared, keep-alive transport.
+type Proxy struct {
+	proxies   map[string]*httputil.ReverseProxy
+	upstreams map[string]*url.URL
+	client    *http.Client
+	secret    string
+}
+
+var (
+	errBadGateway = apperr.New(apperr.KindUnavailable, "upstream_unreachable", "the service behind this path cannot be reached")
+	errTimeout    = apperr.New(apperr.KindUnavailable, "upstream_timeout", "the service behind this path did not answer in time")
+)
+
+// New builds the proxies. The transport keeps many idle connections per host: with Go's
+// default of 2, a measured reverse proxy lost about a third of its throughput.
+func New(opts Options) (*Proxy, error) {
+	base := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          opts.MaxIdlePerHost * len(opts.Upstreams),
+		MaxIdleConnsPerHost:   opts.MaxIdlePerHost,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: opts.Timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	transport := otelhttp.NewTransport(base)
+	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}, upstreams: map[string]*url.URL{},
+		client: &http.Client{Transport: base, Timeout: 2 * time.Second}, secret: opts.Secret}
+	for name, raw := range opts.Upstreams {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("upstream %s: bad URL %q", name, raw)
+		}
+		p.upstreams[name] = u
+		rp := &httputil.ReverseProxy{
+			Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(u)
+				r.Out.Host = u.Host
+				r.SetXForwarded()
+			},
+			Transport: transport,
+			// 0 still streams: ReverseProxy flushes every write of a text/event-stream or
+			// unknown-length (chunked) response at once, while a fixed-length body goes out
+			// without a flush syscall per write (-1 cost ~10 % of throughput).
+			FlushInterval: 0,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				e := errBadGateway
+				status := http.StatusBadGateway
+				var ne net.Error
+				if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+					e, status = errTimeout, http.StatusGatewayTimeout
+				}
+				if errors.Is(err, context.Canceled) {
+					return
+				}
+				var he *echo.HTTPError
+				var mbe *http.MaxBytesError
+				if (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) || errors.As(err, &mbe) {
+					// A chunked body ran past the limit while it streamed upstream.
+					prob := httpserver.ToProblem(echo.ErrStatusRequestEntityTooLarge)
+					prob.Instance = r.URL.Path
+					httpserver.WriteProblem(echo.New().NewContext(r, echo.NewResponse(w, nil)), prob)
+					return
+				}
+				opts.Logger.WarnContext(r.Context(), "upstream failed", "upstream", name, "error", err)
+				prob := httpserver.ToProblem(e)
+				prob.Status, prob.Title = status, http.StatusText(status)
+				prob.Instance = r.URL.Path
+				c := echo.New().NewContext(r, echo.NewResponse(w, nil))
+				httpserver.WriteProblem(c, prob)
+			},
+		}
+		p.proxies[name] = rp
+	}
+	return p, nil
+}
+
+// Handler forwards any matched path; unknown paths get 404 problem+json.
+func (p *Proxy) Handler(c echo.Context) error {
+	req := c.Request()
+	rule, ok := route.Match(req.URL.Path)
+	if !ok {
+		return echo.ErrNotFound
+	}
+	rp := p.proxies[rule.Service]
+	if rp == nil {
+		return errBadGateway
+	}
+	// Identity is the gateway's to state: whatever X-User-* a client sent is dropped
+	// (Sign below also replaces X-User-ID, X-User-Role and the assertion itself).
+	for name := range req.Header {
+		if strings.HasPrefix(name, "X-User-") {
+			req.Header.Del(name)
+		}
+	}
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	req.Header.Set(echo.HeaderXRequestID, reqID)
+	id, _ := assertion.FromContext(req.Context())
+	assertion.Sign(req.Header, p.secret, id, reqID, time.Now())
+	rp.ServeHTTP(c.Response(), req)
+	return nil
+}
+
+// Upstream returns the base URL of a service, for health checks.
+func (p *Proxy) Upstream(name string) *url.URL { return p.upstreams[name] }
+
+// Ready asks a service's /readyz.
+func (p *Proxy) Ready(ctx context.Context, name string) error {
+	u := p.upstreams[name]
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String()+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready (HTTP %d)", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,332 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/migrate"
+	"evently.dev/libs/outbox"
+	"evently.dev/libs/testkit"
+
+	"evently.dev/services/identity/internal/app"
+	"evently.dev/services/identity/internal/domain"
+	"evently.dev/services/identity/internal/password"
+	"evently.dev/services/identity/internal/store"
+	"evently.dev/services/identity/internal/token"
+	"evently.dev/services/identity/migrations"
+)
+
+type env struct {
+	db   *bun.DB
+	st   *store.Store
+	svc  *app.Service
+	keys *token.KeySet
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := testkit.DB(t, "identity")
+	if _, err := migrate.Up(ctx, db, "identity", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db)
+	keys, err := token.LoadKeySet(ctx, token.Source{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cheap parameters: these tests are about the flows, not the hash's cost.
+	h, err := password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &app.Service{Store: st, Hasher: h, RefreshTTL: time.Hour,
+		Tokens: token.NewIssuer(keys, "evently-identity", "evently-api", 15*time.Minute)}
+	return &env{db: db, st: st, svc: svc, keys: keys}
+}
+
+func (e *env) register(t *testing.T, email string) app.Session {
+	t.Helper()
+	reg, err := domain.NewRegistration("Ada", "Lovelace", email, "correct-horse", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.svc.Register(context.Background(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (e *env) outboxCount(t *testing.T, key string) int {
+	t.Helper()
+	n, err := e.db.NewSelect().Table("outbox").Where("key = ? AND type = ? AND topic = ?", key,
+		contracts.TypeUserRegistered, contracts.TopicIdentityUsers).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func TestIntegrationRegisterPublishesUserRegisteredInSameTx(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.register(t, " Ada@Example.COM ")
+	if s.User.Email != "ada@example.com" || s.User.Role != domain.RoleUser {
+		t.Fatalf("user %+v", s.User)
+	}
+	if n := e.outboxCount(t, s.User.ID.String()); n != 1 {
+		t.Fatalf("outbox rows for the new user: %d, want 1", n)
+	}
+	var payload string
+	if err := e.db.NewSelect().Table("outbox").Column("payload").Where("key = ?", s.User.ID.String()).Scan(ctx, &payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := contracts.Validate(contracts.TypeUserRegistered, []byte(payload)); err != nil {
+		t.Fatalf("payload breaks the contract: %v", err)
+	}
+
+	// A duplicate rolls back completely: no user, no event, no refresh token.
+	total, _ := e.db.NewSelect().Table("outbox").Count(ctx)
+	reg, _ := domain.NewRegistration("B", "C", "ADA@example.com", "correct-horse", nil)
+	if _, err := e.svc.Register(ctx, reg); !errors.Is(err, domain.ErrEmailTaken) {
+		t.Fatalf("duplicate register: %v, want ErrEmailTaken", err)
+	}
+	if after, _ := e.db.NewSelect().Table("outbox").Count(ctx); after != total {
+		t.Fatalf("outbox grew from %d to %d on a failed registration", total, after)
+	}
+	// An event is written only with its user: a transaction that fails after the insert
+	// leaves neither behind.
+	id := uuid.Must(uuid.NewV7())
+	boom := errors.New("boom")
+	err := e.st.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		u := domain.User{ID: id, Email: "ghost@example.com", FirstName: "G", LastName: "H", PasswordHash: "x", Role: domain.RoleUser,
+			CreatedAt: time.Now(), UpdatedAt: time.Now(), PasswordChangedAt: time.Now()}
+		if err := r.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := r.PublishUserRegistered(ctx, u); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if n := e.outboxCount(t, id.String()); n != 0 {
+		t.Fatal("outbox row survived a rolled-back registration")
+	}
+	if _, err := e.st.UserByID(ctx, id); !errors.Is(err, domain.ErrUserNotFound) {
+		t.Fatal("user survived a rolled-back registration")
+	}
+}
+
+func TestIntegrationLoginAndAccessToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.register(t, "grace@example.com")
+	if _, err := e.svc.Login(ctx, "grace@example.com", "wrong-password"); !errors.Is(err, domain.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, "nobody@example.com", "correct-horse"); !errors.Is(err, domain.ErrInvalidCredentials) {
+		t.Fatalf("unknown email: %v", err)
+	}
+	l, err := e.svc.Login(ctx, "GRACE@example.com", "correct-horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The access token verifies against the published key and carries the contract's claims.
+	pub := e.keys.Published[0]
+	var claims token.Claims
+	tok, err := jwt.ParseWithClaims(l.AccessToken, &claims, func(tk *jwt.Token) (any, error) { return pub.Public, nil },
+		jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithAudience("evently-api"), jwt.WithIssuer("evently-identity"))
+	if err != nil || !tok.Valid {
+		t.Fatalf("token invalid: %v", err)
+	}
+	if tok.Header["kid"] != pub.ID || claims.Subject != s.User.ID.String() || claims.Role != "USER" || claims.ID == "" ||
+		claims.IssuedAt == nil || claims.ExpiresAt.Sub(claims.IssuedAt.Time) != 15*time.Minute {
+		t.Fatalf("claims %+v header %v", claims, tok.Header)
+	}
+}
+
+func TestIntegrationRefreshRotationAndReuse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.register(t, "alan@example.com")
+	s2, err := e.svc.Refresh(ctx, s.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.RefreshToken == s.RefreshToken {
+		t.Fatal("refresh did not rotate")
+	}
+	// Only hashes are stored.
+	n, _ := e.db.NewSelect().Table("refresh_tokens").Where("token_hash = ?", []byte(s2.RefreshToken)).Count(ctx)
+	if n != 0 {
+		t.Fatal("a refresh token is stored in clear")
+	}
+	// Reuse of the spent token: refused, and the whole family is revoked.
+	if _, err := e.svc.Refresh(ctx, s.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("reuse: %v", err)
+	}
+	if _, err := e.svc.Refresh(ctx, s2.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("family member after reuse: %v", err)
+	}
+	// Concurrent refreshes of one token: exactly one wins.
+	l, _ := e.svc.Login(ctx, "alan@example.com", "correct-horse")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.svc.Refresh(ctx, l.RefreshToken); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d concurrent refreshes of one token succeeded, want 1", wins)
+	}
+	// Expired tokens are refused.
+	e.svc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	l2, _ := e.svc.Login(ctx, "alan@example.com", "correct-horse")
+	e.svc.Now = func() time.Time { return time.Now().Add(4 * time.Hour) }
+	if _, err := e.svc.Refresh(ctx, l2.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("expired token: %v", err)
+	}
+}
+
+func TestIntegrationLogoutAndChangePassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.register(t, "barbara@example.com")
+	other := e.register(t, "edsger@example.com")
+	// Someone else's token is not theirs to revoke.
+	if err := e.svc.Logout(ctx, other.User.ID, s.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Refresh(ctx, s.RefreshToken); err != nil {
+		t.Fatalf("another user's logout revoked the token: %v", err)
+	}
+	l, _ := e.svc.Login(ctx, "barbara@example.com", "correct-horse")
+	if err := e.svc.Logout(ctx, s.User.ID, l.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Refresh(ctx, l.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("after logout: %v", err)
+	}
+	l3, _ := e.svc.Login(ctx, "barbara@example.com", "correct-horse")
+	if err := e.svc.ChangePassword(ctx, s.User.ID, "wrong", "new-password-1"); !errors.Is(err, domain.ErrWrongPassword) {
+		t.Fatalf("wrong current password: %v", err)
+	}
+	if err := e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", "short"); err == nil {
+		t.Fatal("short new password accepted")
+	}
+	if err := e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", "new-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Refresh(ctx, l3.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("refresh after password change: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, "barbara@example.com", "correct-horse"); !errors.Is(err, domain.ErrInvalidCredentials) {
+		t.Fatalf("old password: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, "barbara@example.com", "new-password-1"); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+}
+
+func TestIntegrationBootstrapAdminAndRoles(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.svc.BootstrapAdmin(ctx, "Admin@Evently.local", "evently-admin", "Evently", "Admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.svc.BootstrapAdmin(ctx, "admin@evently.local", "evently-admin", "Evently", "Admin")
+	if err != nil || again.ID != a.ID || again.Role != domain.RoleAdmin {
+		t.Fatalf("second bootstrap: %+v %v", again, err)
+	}
+	if n := e.outboxCount(t, a.ID.String()); n != 1 {
+		t.Fatalf("bootstrap published %d user.registered, want 1", n)
+	}
+	// A changed configured password is applied.
+	if _, err := e.svc.BootstrapAdmin(ctx, "admin@evently.local", "rotated-admin-pw", "Evently", "Admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Login(ctx, "admin@evently.local", "rotated-admin-pw"); err != nil {
+		t.Fatalf("login with the new admin password: %v", err)
+	}
+	// The last admin cannot be demoted; with two, one can.
+	if _, err := e.svc.ChangeRole(ctx, a.ID, "USER"); !errors.Is(err, domain.ErrLastAdmin) {
+		t.Fatalf("demote last admin: %v", err)
+	}
+	u := e.register(t, "linus@example.com")
+	if _, err := e.svc.ChangeRole(ctx, u.User.ID, "SUPERUSER"); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+	if _, err := e.svc.ChangeRole(ctx, uuid.Must(uuid.NewV7()), "ADMIN"); !errors.Is(err, domain.ErrUserNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	p, err := e.svc.ChangeRole(ctx, u.User.ID, "ADMIN")
+	if err != nil || p.Role != domain.RoleAdmin {
+		t.Fatalf("promote: %+v %v", p, err)
+	}
+	if _, err := e.svc.ChangeRole(ctx, a.ID, "USER"); err != nil {
+		t.Fatalf("demote one of two admins: %v", err)
+	}
+}
+
+func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// Replicas starting together agree on one key.
+	var wg sync.WaitGroup
+	kids := make([]string, 4)
+	for i := range kids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			kids[i] = ks.Signing.ID
+		}()
+	}
+	wg.Wait()
+	for _, k := range kids {
+		if k != e.keys.Signing.ID {
+			t.Fatalf("replicas disagree on the signing key: %v vs %s", kids, e.keys.Signing.ID)
+		}
+	}
+	// After a rotation the new key signs and the JWKS still lists the previous one.
+	k, _ := token.Generate()
+	pemText, _ := k.PrivatePEM()
+	time.Sleep(10 * time.Millisecond) // created_at orders keys
+	if err := e.st.AddSigningKey(ctx, token.StoredKey{ID: k.ID, Alg: k.Alg, PEM: pemText}); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks.Signing.ID != k.ID || len(ks.Published) != 2 || ks.Published[1].ID != e.keys.Signing.ID {
+		t.Fatalf("after rotation: signing %s, published %d", ks.Signing.ID, len(ks.Published))
+	}
+}

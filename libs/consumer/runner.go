@@ -43,7 +43,9 @@ type Handler func(ctx context.Context, tx bun.Tx, e kafka.Event) error
 
 // Options configures a Runner. Zero values select the defaults in brackets.
 type Options struct {
-	// Group is the consumer group id; it also names the consumer in the inbox.
+	// Group is the logical consumer group id; it also names the consumer in the inbox. The
+	// Kafka group id gets the Config's topic prefix, like topics, so environments sharing
+	// a cluster never join each other's groups.
 	Group string
 	// Topics are logical topic names; the runner adds the Config's prefix.
 	Topics []string
@@ -157,7 +159,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	var group sarama.ConsumerGroup
 	for failures := 1; group == nil; failures++ {
-		group, err = sarama.NewConsumerGroup(r.cfg.Brokers, r.opts.Group, sc)
+		group, err = sarama.NewConsumerGroup(r.cfg.Brokers, r.cfg.Topic(r.opts.Group), sc)
 		if err != nil {
 			wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 			r.log.WarnContext(ctx, "consumer cannot reach kafka", "error", err, "retry_in", wait)

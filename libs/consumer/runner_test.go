@@ -209,7 +209,7 @@ func resetOffsets(t *testing.T, cfg kafka.Config, group string) {
 	}
 	defer func() { _ = admin.Close() }()
 	for p := range cfg.Partitions {
-		if err := admin.DeleteConsumerGroupOffset(group, cfg.Topic(topic), p); err != nil {
+		if err := admin.DeleteConsumerGroupOffset(cfg.Topic(group), cfg.Topic(topic), p); err != nil {
 			t.Fatalf("delete offset of partition %d: %v", p, err)
 		}
 	}

@@ -147,6 +147,7 @@ func Header(m *sarama.ConsumerMessage, key string) string {
 }
 
 // Group returns a consumer group id unique to t and deletes the group when the test ends.
+// The name is logical: the runner (and this cleanup) add cfg.TopicPrefix.
 // Call it before starting consumers, so their own cleanup (leaving the group) runs first.
 func Group(t testing.TB, cfg kafka.Config) string {
 	t.Helper()
@@ -161,7 +162,7 @@ func Group(t testing.TB, cfg kafka.Config) string {
 			return
 		}
 		defer func() { _ = admin.Close() }()
-		if err := admin.DeleteConsumerGroup(group); err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
+		if err := admin.DeleteConsumerGroup(cfg.Topic(group)); err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
 			t.Logf("kafkatest: delete group %s: %v", group, err)
 		}
 	})

@@ -1,0 +1,66 @@
+// Package store keeps the catalog in PostgreSQL through bun: row structs, queries, and
+// transactions that carry outbox writes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/outbox"
+
+	"evently.dev/services/catalog/internal/domain"
+)
+
+// Source is the CloudEvents source of everything the catalog publishes.
+const Source = "/services/catalog"
+
+// Store is the PostgreSQL implementation of domain.Store.
+type Store struct {
+	queries
+	db *bun.DB
+}
+
+// New wraps db, whose search_path selects the catalog schema.
+func New(db *bun.DB) *Store { return &Store{queries: queries{db: db}, db: db} }
+
+// InTx runs fn in one transaction; fn's error rolls everything back, outbox rows included.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx domain.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(ctx, WrapTx(tx))
+	})
+}
+
+// WrapTx gives domain access to a transaction someone else opened (a consumer's inbox tx).
+func WrapTx(tx bun.Tx) domain.Tx { return &txStore{queries: queries{db: tx}, tx: tx} }
+
+// queries holds the reads, shared by the pool and transactions.
+type queries struct{ db bun.IDB }
+
+// txStore adds the writes, which only run inside a transaction.
+type txStore struct {
+	queries
+	tx bun.Tx
+}
+
+// Publish records the event in the outbox of this transaction.
+func (t *txStore) Publish(ctx context.Context, ceType, key string, payload any) error {
+	_, err := outbox.AddJSON(ctx, t.tx, contracts.TopicCatalogEvents, key, ceType, Source, payload)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+func notFound(err error, sentinel error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return sentinel
+	}
+	return err
+}

@@ -63,12 +63,13 @@ start_one() { # name binary port env...
 
 start_all() {
   ensure_db
-  local s
-  for s in "${SERVICES[@]}"; do
-    start_one "$s" "$BIN/$s" "$(port_of "$s")" DB_SCHEMA="$s"
-  done
-  local ups=() u
+  # Every process learns every service's URL (IDENTITY_URL, INVENTORY_URL, ...): services
+  # that call another one synchronously (booking and waitlist → inventory) and the gateway.
+  local ups=() s
   for s in "${SERVICES[@]}"; do ups+=("$(echo "$s" | tr a-z A-Z)_URL=http://127.0.0.1:$(port_of "$s")"); done
+  for s in "${SERVICES[@]}"; do
+    start_one "$s" "$BIN/$s" "$(port_of "$s")" DB_SCHEMA="$s" "${ups[@]}"
+  done
   start_one gateway "$BIN/gateway" "$EVENTLY_PORT_BASE" "${ups[@]}"
 }
 

@@ -1,13 +1,22 @@
-// Command waitlist runs Evently's waitlist service: "serve" (default) or "migrate [up|down N]".
+// Command waitlist runs Evently's waitlist-notifier service: "serve" (default) or "migrate [up|down N]".
 package main
 
 import (
 	"context"
 
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/platform"
 
+	"evently.dev/services/waitlist/internal/app"
 	"evently.dev/services/waitlist/internal/config"
+	"evently.dev/services/waitlist/internal/delivery"
+	"evently.dev/services/waitlist/internal/events"
+	wlhttp "evently.dev/services/waitlist/internal/http"
+	"evently.dev/services/waitlist/internal/inventory"
+	"evently.dev/services/waitlist/internal/mail"
+	"evently.dev/services/waitlist/internal/store"
+	"evently.dev/services/waitlist/migrations"
 )
 
 func main() {
@@ -19,9 +28,28 @@ func main() {
 		Config:        &cfg,
 		Common:        &cfg.Common,
 		Kafka:         &cfg.Kafka,
-		Topics:        []string{contracts.TopicWaitlist, contracts.TopicIdentityUsers, contracts.TopicCatalogEvents, contracts.TopicInventorySeats, contracts.TopicBookingBookings},
+		Migrations:    migrations.FS,
+		Topics:        append([]string{contracts.TopicWaitlist}, events.Topics...),
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
-			return nil
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			inv := inventory.New(cfg.Inventory.URL, cfg.Assertion.Secret, cfg.Inventory.Timeout)
+			svc := app.New(&store.Store{DB: rt.DB}, inv, app.Options{OfferWindow: cfg.Offer.Window,
+				RoundPollInterval: cfg.Offer.PollInterval, RoundMaxBackoff: cfg.Offer.MaxBackoff}, rt.Log)
+			(&wlhttp.Handler{App: svc}).Register(rt.Echo)
+			rt.Go("offer-rounds", svc.RunRounds)
+
+			mailer := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+				Password: cfg.SMTP.Password, TLS: cfg.SMTP.TLS, From: cfg.SMTP.From, Timeout: cfg.SMTP.Timeout})
+			sender := delivery.New(rt.DB, mailer, delivery.Options{PollInterval: cfg.Notify.PollInterval, Batch: cfg.Notify.Batch,
+				MaxAttempts: cfg.Notify.MaxAttempts, MinBackoff: cfg.Notify.MinBackoff, MaxBackoff: cfg.Notify.MaxBackoff}, rt.Log)
+			rt.Go("notification-sender", sender.Run)
+
+			// The group carries the topic prefix so isolated environments sharing one broker
+			// (the end-to-end runs) never join each other's group.
+			h := &events.Handlers{App: svc}
+			return rt.Consume(consumer.Options{Group: events.Group, Topics: events.Topics, Handler: h.Handle})
 		},
 	})
 }

@@ -1,0 +1,247 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"evently.dev/libs/contracts"
+
+	"evently.dev/services/waitlist/internal/domain"
+	"evently.dev/services/waitlist/internal/mail"
+)
+
+// The reactions below run inside a consumer's transaction (r is bound to it, with the
+// inbox row): they only write rows, never call other services, so each fact is applied
+// exactly once. Work that needs inventory is requested as a round for the worker.
+
+// UserRegistered keeps the user's address for emails.
+func (s *Service) UserRegistered(ctx context.Context, r domain.Repository, p contracts.UserRegistered) error {
+	return r.UpsertUser(ctx, domain.UserInfo{ID: p.UserID, Email: p.Email, FirstName: p.FirstName, LastName: p.LastName})
+}
+
+// EventPublished records a bookable event.
+func (s *Service) EventPublished(ctx context.Context, r domain.Repository, p contracts.EventPublished) error {
+	id, err := uuid.Parse(p.EventID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", p.EventID, err)
+	}
+	secs := make([]domain.SectionInfo, len(p.Sections))
+	for i, sec := range p.Sections {
+		secs[i] = domain.SectionInfo{SectionID: sec.SectionID, Name: sec.Name, Price: sec.Price}
+	}
+	starts := p.StartsAt
+	return r.UpsertEvent(ctx, domain.EventInfo{ID: id, Name: p.Name, Status: "PUBLISHED", VenueName: p.VenueName,
+		StartsAt: &starts, Currency: p.Currency, Sections: secs, Version: p.Version})
+}
+
+// EventUpdated records changed names, times, prices and status.
+func (s *Service) EventUpdated(ctx context.Context, r domain.Repository, p contracts.EventUpdated) error {
+	id, err := uuid.Parse(p.EventID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", p.EventID, err)
+	}
+	info := domain.EventInfo{ID: id, Name: p.Name, Status: p.Status, Currency: p.Currency, Version: p.Version}
+	if info.Status == "" {
+		info.Status = "PUBLISHED"
+	}
+	if !p.StartsAt.IsZero() {
+		starts := p.StartsAt
+		info.StartsAt = &starts
+	}
+	if old, err := r.Event(ctx, id); err == nil && len(p.Prices) > 0 {
+		price := map[string]int64{}
+		for _, pr := range p.Prices {
+			price[pr.SectionID] = pr.Price
+		}
+		for _, sec := range old.Sections {
+			if pv, ok := price[sec.SectionID]; ok {
+				sec.Price = pv
+			}
+			info.Sections = append(info.Sections, sec)
+		}
+	}
+	if err := r.UpsertEvent(ctx, info); err != nil {
+		return err
+	}
+	if info.Status == "CANCELLED" {
+		return s.cancelEntries(ctx, r, id, "")
+	}
+	return nil
+}
+
+// EventCancelled ends every live entry of the event and tells each person.
+func (s *Service) EventCancelled(ctx context.Context, r domain.Repository, p contracts.EventCancelled) error {
+	id, err := uuid.Parse(p.EventID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", p.EventID, err)
+	}
+	if err := r.UpsertEvent(ctx, domain.EventInfo{ID: id, Status: "CANCELLED"}); err != nil {
+		return err
+	}
+	return s.cancelEntries(ctx, r, id, p.Reason)
+}
+
+func (s *Service) cancelEntries(ctx context.Context, r domain.Repository, eventID uuid.UUID, reason string) error {
+	live, err := r.LiveEntries(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for _, e := range live {
+		ok, err := r.EndEntry(ctx, e.ID, []domain.Status{domain.StatusWaiting, domain.StatusOffered},
+			domain.StatusCancelled, domain.EndEventCancelled, nil, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := notify(ctx, r, mail.KindEventCancelled, e.ID.String(), e.UserID, eventID, mail.Data{Reason: reason}); err != nil {
+			return err
+		}
+		if err := r.Publish(ctx, eventID, contracts.TypeWaitlistLeft, contracts.WaitlistLeft{EntryID: e.ID.String(),
+			EventID: eventID.String(), UserID: e.UserID, Reason: domain.EndEventCancelled, LeftAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SeatsReleased wakes the queue: seats of a cancelled booking are for sale again.
+func (s *Service) SeatsReleased(ctx context.Context, r domain.Repository, p contracts.SeatsReleased) error {
+	if p.Reason == contracts.ReleaseEventCancelled {
+		return nil
+	}
+	return s.wake(ctx, r, p.EventID, "seats released")
+}
+
+// HoldExpired ends a lapsed offer (its seats go to the next in line) and wakes the queue
+// for any lapsed hold, since its seats are free again.
+func (s *Service) HoldExpired(ctx context.Context, r domain.Repository, p contracts.HoldExpired) error {
+	if p.Purpose == contracts.HoldPurposeWaitlistOffer {
+		if err := s.endOffer(ctx, r, p.HoldID, domain.StatusExpired, domain.EndOfferLapsed, p.ExpiredAt); err != nil {
+			return err
+		}
+	}
+	return s.wake(ctx, r, p.EventID, "hold expired")
+}
+
+// HoldReleased treats an offer hold given up at inventory as the user declining the offer.
+func (s *Service) HoldReleased(ctx context.Context, r domain.Repository, p contracts.HoldReleased) error {
+	if p.Purpose == contracts.HoldPurposeWaitlistOffer {
+		if err := s.endOffer(ctx, r, p.HoldID, domain.StatusCancelled, domain.EndOfferDeclined, p.ReleasedAt); err != nil {
+			return err
+		}
+	}
+	return s.wake(ctx, r, p.EventID, "hold released")
+}
+
+func (s *Service) endOffer(ctx context.Context, r domain.Repository, holdID string, to domain.Status, reason string, at time.Time) error {
+	hid, err := uuid.Parse(holdID)
+	if err != nil {
+		return nil // not one of ours: offer holds have UUID ids
+	}
+	e, err := r.EntryByHold(ctx, hid)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if at.IsZero() {
+		at = s.Now()
+	}
+	ok, err := r.EndEntry(ctx, e.ID, []domain.Status{domain.StatusOffered}, to, reason, nil, at.UTC())
+	if err != nil || !ok {
+		return err
+	}
+	if to == domain.StatusExpired {
+		if err := notify(ctx, r, mail.KindOfferExpired, holdID, e.UserID, e.EventID, mail.Data{HoldID: holdID}); err != nil {
+			return err
+		}
+		return r.Publish(ctx, e.EventID, contracts.TypeWaitlistExpired, contracts.WaitlistExpired{EntryID: e.ID.String(),
+			EventID: e.EventID.String(), UserID: e.UserID, HoldID: holdID, ExpiredAt: at.UTC()})
+	}
+	return r.Publish(ctx, e.EventID, contracts.TypeWaitlistLeft, contracts.WaitlistLeft{EntryID: e.ID.String(),
+		EventID: e.EventID.String(), UserID: e.UserID, Reason: reason, LeftAt: at.UTC()})
+}
+
+// wake requests an offer round when someone waits for the event.
+func (s *Service) wake(ctx context.Context, r domain.Repository, event, why string) error {
+	id, err := uuid.Parse(event)
+	if err != nil {
+		return nil
+	}
+	waiting, err := r.HasWaiting(ctx, id)
+	if err != nil || !waiting {
+		return err
+	}
+	return r.RequestRound(ctx, id, why)
+}
+
+// BookingConfirmed emails the buyer and converts the entry whose offer hold was booked.
+func (s *Service) BookingConfirmed(ctx context.Context, r domain.Repository, p contracts.BookingConfirmed) error {
+	eventID, err := uuid.Parse(p.EventID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", p.EventID, err)
+	}
+	seats := make([]domain.HeldSeat, len(p.Seats))
+	for i, st := range p.Seats {
+		seats[i] = domain.HeldSeat{SeatID: st.SeatID, SectionID: st.SectionID, Label: st.Label, Price: st.Price}
+	}
+	d := mail.Data{BookingRef: p.BookingRef, Seats: seatLines(seats, p.Currency), Total: domain.FormatMoney(p.TotalAmount, p.Currency),
+		Quantity: len(p.Seats)}
+	if err := notify(ctx, r, mail.KindBookingConfirmed, p.BookingID, p.UserID, eventID, d); err != nil {
+		return err
+	}
+	hid, err := uuid.Parse(p.HoldID)
+	if err != nil {
+		return nil
+	}
+	e, err := r.EntryByHold(ctx, hid)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	bookingID, err := uuid.Parse(p.BookingID)
+	if err != nil {
+		return fmt.Errorf("booking id %q: %w", p.BookingID, err)
+	}
+	at := p.ConfirmedAt.UTC()
+	if at.IsZero() {
+		at = s.Now()
+	}
+	// EXPIRED too: a booking committed in the offer's last instant may be read after the
+	// sweeper's hold.expired; the booking is what really happened.
+	ok, err := r.EndEntry(ctx, e.ID, []domain.Status{domain.StatusOffered, domain.StatusExpired}, domain.StatusConverted,
+		domain.EndBooked, &bookingID, at)
+	if err != nil || !ok {
+		return err
+	}
+	return r.Publish(ctx, eventID, contracts.TypeWaitlistConverted, contracts.WaitlistConverted{EntryID: e.ID.String(),
+		EventID: eventID.String(), UserID: e.UserID, BookingID: p.BookingID, ConvertedAt: at})
+}
+
+// BookingCancelled emails the buyer the cancellation and refund. Inventory releases the
+// seats and its seats.released wakes the queue.
+func (s *Service) BookingCancelled(ctx context.Context, r domain.Repository, p contracts.BookingCancelled) error {
+	eventID, err := uuid.Parse(p.EventID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", p.EventID, err)
+	}
+	reason := ""
+	if p.Reason == contracts.CancelEventCancelled {
+		reason = "the event was cancelled"
+	} else if p.Reason != "" && p.Reason != contracts.CancelByUser {
+		reason = strings.ToLower(strings.ReplaceAll(p.Reason, "_", " "))
+	}
+	d := mail.Data{BookingRef: p.BookingRef, Total: domain.FormatMoney(p.TotalAmount, p.Currency),
+		Refund: domain.FormatMoney(p.RefundAmount, p.Currency), Fee: domain.FormatMoney(p.CancellationFee, p.Currency), Reason: reason}
+	return notify(ctx, r, mail.KindBookingCancelled, p.BookingID, p.UserID, eventID, d)
+}

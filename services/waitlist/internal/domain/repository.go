@@ -1,0 +1,114 @@
+package domain
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// EventInfo is the local read model of a catalog event.
+type EventInfo struct {
+	ID        uuid.UUID
+	Name      string
+	Status    string
+	VenueName string
+	StartsAt  *time.Time
+	Currency  string
+	Sections  []SectionInfo
+	Version   int
+}
+
+// SectionInfo is one section's name and current price.
+type SectionInfo struct {
+	SectionID string `json:"section_id"`
+	Name      string `json:"name"`
+	Price     int64  `json:"price"`
+}
+
+// Section returns the section with id, if the event has it.
+func (e EventInfo) Section(id string) (SectionInfo, bool) {
+	for _, s := range e.Sections {
+		if s.SectionID == id {
+			return s, true
+		}
+	}
+	return SectionInfo{}, false
+}
+
+// Open reports whether the event can still gather a waitlist.
+func (e EventInfo) Open() bool { return e.Status != "CANCELLED" && e.Status != "COMPLETED" }
+
+// UserInfo is the local read model of an identity user.
+type UserInfo struct {
+	ID        string
+	Email     string
+	FirstName string
+	LastName  string
+}
+
+// Notification is one email to write in the same transaction as its cause.
+type Notification struct {
+	// DedupeKey identifies the cause, so re-applying it writes no second email.
+	DedupeKey string
+	UserID    string
+	EventID   *uuid.UUID
+	Kind      string
+	Subject   string
+	Text      string
+	HTML      string
+}
+
+// EntryFilter selects entries for the admin list.
+type EntryFilter struct {
+	EventID uuid.UUID
+	Status  Status
+	Limit   int
+	Offset  int
+}
+
+// Repository is the waitlist's storage, bound to one transaction or to the database.
+type Repository interface {
+	// Entries.
+	InsertEntry(ctx context.Context, e *Entry) error
+	LiveEntry(ctx context.Context, eventID uuid.UUID, userID string) (Entry, error)
+	LatestEntry(ctx context.Context, eventID uuid.UUID, userID string) (Entry, error)
+	WaitingEntries(ctx context.Context, eventID uuid.UUID) ([]Entry, error)
+	LiveEntries(ctx context.Context, eventID uuid.UUID) ([]Entry, error)
+	EntryByHold(ctx context.Context, holdID uuid.UUID) (Entry, error)
+	ListEntries(ctx context.Context, f EntryFilter) ([]Entry, int, error)
+	Stats(ctx context.Context, eventID uuid.UUID) (Stats, error)
+	HasWaiting(ctx context.Context, eventID uuid.UUID) (bool, error)
+	// MarkOffered moves a WAITING entry to OFFERED; false when it is no longer WAITING.
+	MarkOffered(ctx context.Context, entryID uuid.UUID, o Offer) (bool, error)
+	// EndEntry moves a live entry (in one of from) to a final status; false when it was not in from.
+	EndEntry(ctx context.Context, entryID uuid.UUID, from []Status, to Status, reason string, bookingID *uuid.UUID, at time.Time) (bool, error)
+
+	// Read models.
+	UpsertEvent(ctx context.Context, e EventInfo) error
+	Event(ctx context.Context, id uuid.UUID) (EventInfo, error)
+	UpsertUser(ctx context.Context, u UserInfo) error
+	User(ctx context.Context, id string) (UserInfo, error)
+
+	// Offer rounds and notifications.
+	RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error
+	AddNotification(ctx context.Context, n Notification) error
+	// Publish writes a waitlist event to the outbox in the same transaction.
+	Publish(ctx context.Context, eventID uuid.UUID, typ string, payload any) error
+}
+
+// ErrNotFoundInStore is what repositories return for a missing row.
+var ErrNotFoundInStore = errNotFound{}
+
+type errNotFound struct{}
+
+func (errNotFound) Error() string { return "not found" }
+
+// RoundRequest is an event whose queue needs an offer round; Version tells a request that
+// arrived while a round ran from the one it served.
+type RoundRequest struct {
+	EventID  uuid.UUID
+	Version  int64
+	Attempts int
+	Reason   string
+}

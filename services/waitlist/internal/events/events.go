@@ -1,0 +1,68 @@
+// Package events applies the facts other services publish to the waitlist: users
+// (identity), events (catalog), seats and holds (inventory), bookings (booking). Each is
+// applied inside the consumer's exactly-once transaction.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka"
+
+	"evently.dev/services/waitlist/internal/app"
+	"evently.dev/services/waitlist/internal/domain"
+	"evently.dev/services/waitlist/internal/store"
+)
+
+// Group is the consumer group (before the environment's topic prefix).
+const Group = "waitlist-notifier"
+
+// Topics are what the waitlist consumes.
+var Topics = []string{contracts.TopicIdentityUsers, contracts.TopicCatalogEvents, contracts.TopicInventorySeats, contracts.TopicBookingBookings}
+
+// Handlers maps consumed events to use cases.
+type Handlers struct {
+	App *app.Service
+}
+
+// Handle is the consumer handler for every topic in Topics.
+func (h *Handlers) Handle(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+	r := store.New(tx)
+	switch e.Type {
+	case contracts.TypeUserRegistered:
+		return apply(ctx, r, e, h.App.UserRegistered)
+	case contracts.TypeEventPublished:
+		return apply(ctx, r, e, h.App.EventPublished)
+	case contracts.TypeEventUpdated:
+		return apply(ctx, r, e, h.App.EventUpdated)
+	case contracts.TypeEventCancelled:
+		return apply(ctx, r, e, h.App.EventCancelled)
+	case contracts.TypeSeatsReleased:
+		return apply(ctx, r, e, h.App.SeatsReleased)
+	case contracts.TypeHoldExpired:
+		return apply(ctx, r, e, h.App.HoldExpired)
+	case contracts.TypeHoldReleased:
+		return apply(ctx, r, e, h.App.HoldReleased)
+	case contracts.TypeBookingConfirmed:
+		return apply(ctx, r, e, h.App.BookingConfirmed)
+	case contracts.TypeBookingCancelled:
+		return apply(ctx, r, e, h.App.BookingCancelled)
+	default:
+		return nil // facts the waitlist does not need (hold.created, seats.sold, policy.updated ...)
+	}
+}
+
+// apply decodes e's payload as P and runs fn; an undecodable payload can never succeed,
+// so it is dead-lettered at once.
+func apply[P any](ctx context.Context, r domain.Repository, e kafka.Event, fn func(context.Context, domain.Repository, P) error) error {
+	var p P
+	if err := json.Unmarshal(e.Data, &p); err != nil {
+		return consumer.Permanent(fmt.Errorf("%s %s: decode: %w", e.Type, e.ID, err))
+	}
+	return fn(ctx, r, p)
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/services/waitlist/internal/domain"
+)
+
+// roundLockClass is the first key of the two-key advisory lock that serialises one
+// event's offer rounds; the second is a hash of the event id. It differs from the outbox
+// relay's class, and other services' locks share the database.
+const roundLockClass = 0x0a17
+
+type roundRow struct {
+	EventID  uuid.UUID `bun:"event_id"`
+	Version  int64     `bun:"version"`
+	Attempts int       `bun:"attempts"`
+	Reason   string    `bun:"reason"`
+}
+
+// WithEventLock runs fn while this session holds the event's round lock, waiting for a
+// round of another worker or replica to finish first. The lock is transaction-scoped on a
+// connection of its own, so fn's writes commit on their own and survive fn failing later,
+// while PostgreSQL drops the lock if this process dies.
+func (s *Store) WithEventLock(ctx context.Context, eventID uuid.UUID, fn func(ctx context.Context) error) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("round lock: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", roundLockClass, eventID.String()); err != nil {
+		return fmt.Errorf("round lock: %w", err)
+	}
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// DueRounds lists round requests whose time has come, oldest first.
+func (s *Store) DueRounds(ctx context.Context, limit int) ([]domain.RoundRequest, error) {
+	var rows []roundRow
+	err := s.DB.NewSelect().Table("offer_rounds").Column("event_id", "version", "attempts", "reason").
+		Where("next_attempt_at <= now()").OrderExpr("next_attempt_at").Limit(int64(limit)).Scan(ctx, &rows)
+	out := make([]domain.RoundRequest, len(rows))
+	for i, r := range rows {
+		out[i] = domain.RoundRequest{EventID: r.EventID, Version: r.Version, Attempts: r.Attempts, Reason: r.Reason}
+	}
+	return out, err
+}
+
+// FinishRound drops a request that a round served, unless a newer request arrived meanwhile.
+func (s *Store) FinishRound(ctx context.Context, eventID uuid.UUID, version int64) error {
+	_, err := s.DB.NewDelete().Table("offer_rounds").Where("event_id = ? AND version = ?", eventID, version).Exec(ctx)
+	return err
+}
+
+// RetryRound schedules a failed round again at next.
+func (s *Store) RetryRound(ctx context.Context, eventID uuid.UUID, version int64, next time.Time, cause string) error {
+	_, err := s.DB.NewUpdate().Table("offer_rounds").Set("attempts = attempts + 1").Set("next_attempt_at = ?", next).
+		Set("last_error = ?", cause).Where("event_id = ? AND version = ?", eventID, version).Exec(ctx)
+	return err
+}
+
+// PendingNotification is a claimed email with its recipient resolved from the users read model.
+type PendingNotification struct {
+	ID        uuid.UUID `bun:"id"`
+	UserID    string    `bun:"user_id"`
+	Kind      string    `bun:"kind"`
+	Subject   string    `bun:"subject"`
+	BodyText  string    `bun:"body_text"`
+	BodyHTML  string    `bun:"body_html"`
+	Recipient *string   `bun:"recipient"`
+	Attempts  int       `bun:"attempts"`
+}
+
+// ClaimNotifications locks up to limit due PENDING notifications inside tx; other senders
+// skip them (FOR UPDATE SKIP LOCKED) until tx ends.
+func ClaimNotifications(ctx context.Context, tx bun.Tx, limit int) ([]PendingNotification, error) {
+	var out []PendingNotification
+	err := tx.NewRaw(`SELECT n.id, n.user_id, n.kind, n.subject, n.body_text, n.body_html,
+			coalesce(n.recipient, u.email) AS recipient, n.attempts
+		FROM notifications n LEFT JOIN users u ON u.id = n.user_id
+		WHERE n.status = 'PENDING' AND n.next_attempt_at <= now()
+		ORDER BY n.next_attempt_at, n.created_at LIMIT ? FOR UPDATE OF n SKIP LOCKED`, limit).Scan(ctx, &out)
+	return out, err
+}
+
+// MarkSent records a delivered notification.
+func MarkSent(ctx context.Context, tx bun.Tx, id uuid.UUID, recipient string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = 'SENT', recipient = ?, sent_at = now(),
+		attempts = attempts + 1, last_error = NULL WHERE id = ?`, recipient, id)
+	return err
+}
+
+// MarkAttemptFailed records a failed delivery: retried at next, or FAILED when final.
+func MarkAttemptFailed(ctx context.Context, tx bun.Tx, id uuid.UUID, cause string, next time.Time, final bool) error {
+	status := "PENDING"
+	if final {
+		status = "FAILED"
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
+		last_error = ? WHERE id = ?`, status, next, cause, id)
+	return err
+}

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS notifications;
+DROP TABLE IF EXISTS offer_rounds;
+DROP TABLE IF EXISTS entries;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS events;

@@ -4,10 +4,18 @@ package main
 import (
 	"context"
 
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/platform"
 
+	"evently.dev/services/booking/internal/app"
 	"evently.dev/services/booking/internal/config"
+	"evently.dev/services/booking/internal/events"
+	bookinghttp "evently.dev/services/booking/internal/http"
+	"evently.dev/services/booking/internal/inventory"
+	"evently.dev/services/booking/internal/payment"
+	"evently.dev/services/booking/internal/store"
+	"evently.dev/services/booking/migrations"
 )
 
 func main() {
@@ -19,9 +27,25 @@ func main() {
 		Config:        &cfg,
 		Common:        &cfg.Common,
 		Kafka:         &cfg.Kafka,
+		Migrations:    migrations.FS,
 		Topics:        []string{contracts.TopicBookingBookings, contracts.TopicCatalogEvents},
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
-			return nil
+			pay, err := payment.New(cfg.PaymentProvider)
+			if err != nil {
+				return err
+			}
+			inv := inventory.New(inventory.Options{BaseURL: cfg.Inventory.URL, Secret: cfg.Assertion.Secret,
+				Timeout: cfg.Inventory.Timeout, Retries: cfg.Inventory.Retries,
+				RetryBackoff: cfg.Inventory.RetryBackoff, MaxIdleConns: cfg.Inventory.MaxIdleConns})
+			svc := app.New(store.New(rt.DB), inv, pay, rt.Log)
+			(&bookinghttp.Handler{App: svc}).Register(rt.Echo)
+			rt.Go("booking-reconciler", func(ctx context.Context) error {
+				return svc.RunReconciler(ctx, app.ReconcileOptions{Interval: cfg.Reconcile.Interval,
+					MinAge: cfg.Reconcile.MinAge, Batch: cfg.Reconcile.Batch, Lease: cfg.Reconcile.Lease})
+			})
+			ev := &events.Handlers{App: svc, Log: rt.Log}
+			return rt.Consume(consumer.Options{Group: events.GroupCatalog,
+				Topics: []string{contracts.TopicCatalogEvents}, Handler: ev.Catalog})
 		},
 	})
 }

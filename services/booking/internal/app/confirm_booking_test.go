@@ -1,0 +1,265 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"evently.dev/libs/apperr"
+	"evently.dev/libs/contracts"
+
+	"evently.dev/services/booking/internal/app"
+	"evently.dev/services/booking/internal/domain"
+)
+
+func TestIntegrationConfirmSuccess(t *testing.T) {
+	h := newHarness(t)
+	user := newUser()
+	ev := h.event(t, 72*time.Hour, nil)
+	hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 2500, "A-R1-S2": 2500, "B-R1-S1": 1000})
+
+	b, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		EventID: ev, PaymentMethod: "card", IdempotencyKey: "k-1"})
+	if err != nil || !created {
+		t.Fatalf("confirm: created=%v err=%v", created, err)
+	}
+	if b.Status != domain.StatusConfirmed || b.EventID != ev || b.TotalAmount != 6000 || b.Currency != "EUR" ||
+		len(b.Seats) != 3 || b.Version != 1 {
+		t.Fatalf("unexpected booking %+v", b)
+	}
+	if b.Payment.Status != domain.PaymentCompleted || b.Payment.Amount != 6000 || b.Payment.Method != "card" ||
+		b.Payment.Provider != "simulated" || b.Payment.TransactionID == "" {
+		t.Fatalf("unexpected payment %+v", b.Payment)
+	}
+	if len(b.Ref) != len("EVT-20260101-ABCDEF") || b.Ref[:4] != "EVT-" || b.Ref[4:12] != h.clock.Format("20060102") {
+		t.Fatalf("bad booking ref %q", b.Ref)
+	}
+	for _, s := range b.Seats {
+		if h.inv.SoldTo(ev, s.SeatID) != b.ID.String() {
+			t.Fatalf("seat %s not sold to the booking in the ledger", s.SeatID)
+		}
+	}
+
+	// The same hold again (a second click): the same booking, not created.
+	again, created, err := h.confirm(t, user, hold.ID)
+	if err != nil || created || again.ID != b.ID || again.Status != domain.StatusConfirmed {
+		t.Fatalf("repeat: id=%s created=%v err=%v", again.ID, created, err)
+	}
+	// The same Idempotency-Key for another hold is refused without selling anything.
+	other := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"C-R1-S1": 100})
+	_, _, err = h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: other.ID,
+		PaymentMethod: "simulated", IdempotencyKey: "k-1"})
+	if !errors.Is(err, domain.ErrIdempotencyKeyReused) {
+		t.Fatalf("reused key: err=%v", err)
+	}
+	if h.inv.SoldTo(ev, "C-R1-S1") != "" {
+		t.Fatal("a refused request sold a seat")
+	}
+
+	rows := h.outboxEvents(t, contracts.TypeBookingConfirmed)
+	if len(rows) != 1 || rows[0].Key != ev.String() {
+		t.Fatalf("want one booking.confirmed keyed by the event, got %d", len(rows))
+	}
+	var p contracts.BookingConfirmed
+	if err := json.Unmarshal(rows[0].Payload, &p); err != nil || p.BookingID != b.ID.String() || p.TotalAmount != 6000 {
+		t.Fatalf("payload %+v err %v", p, err)
+	}
+}
+
+func TestIntegrationConfirmEventMismatch(t *testing.T) {
+	h := newHarness(t)
+	user := newUser()
+	hold := h.inv.AddHold(user, h.event(t, time.Hour, nil), time.Minute, map[string]int64{"A-R1-S1": 100})
+	_, _, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		EventID: uuid.Must(uuid.NewV7()), PaymentMethod: "simulated"})
+	if !errors.Is(err, domain.ErrEventMismatch) {
+		t.Fatalf("err = %v, want event mismatch", err)
+	}
+	if h.inv.CommitCount() != 0 || h.count(t, "SELECT count(*) FROM bookings") != 0 {
+		t.Fatal("a mismatched request left a sale or a booking behind")
+	}
+}
+
+func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
+	h := newHarness(t)
+	owner, stranger := newUser(), newUser()
+	ev := h.event(t, time.Hour, nil)
+
+	t.Run("expired hold fails with 409 and stays failed", func(t *testing.T) {
+		hold := h.inv.AddHold(owner, ev, time.Minute, map[string]int64{"A-R1-S1": 100})
+		h.inv.Expire(hold.ID)
+		for range 2 {
+			_, _, err := h.confirm(t, owner, hold.ID)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Kind != apperr.KindConflict || ae.Code != "hold_expired" {
+				t.Fatalf("err = %v, want 409 hold_expired", err)
+			}
+		}
+		b, ok, _ := h.store.BookingByHold(context.Background(), owner, hold.ID)
+		if !ok || b.Status != domain.StatusFailed || b.Failure == nil || b.Failure.Code != "hold_expired" {
+			t.Fatalf("booking %+v", b)
+		}
+	})
+
+	t.Run("a foreign hold fails without locking its owner out", func(t *testing.T) {
+		hold := h.inv.AddHold(owner, ev, time.Minute, map[string]int64{"A-R2-S1": 100})
+		_, _, err := h.confirm(t, stranger, hold.ID)
+		if ae, ok := apperr.As(err); !ok || ae.Kind != apperr.KindConflict {
+			t.Fatalf("stranger: err = %v, want 409", err)
+		}
+		b, created, err := h.confirm(t, owner, hold.ID)
+		if err != nil || !created || b.Status != domain.StatusConfirmed || b.UserID != owner {
+			t.Fatalf("owner after stranger: %+v %v", b, err)
+		}
+	})
+
+	t.Run("seats already sold", func(t *testing.T) {
+		first := h.inv.AddHold(owner, ev, time.Minute, map[string]int64{"A-R3-S1": 100})
+		second := h.inv.AddHold(stranger, ev, time.Minute, map[string]int64{"A-R3-S1": 100})
+		if _, _, err := h.confirm(t, owner, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := h.confirm(t, stranger, second.ID)
+		if ae, ok := apperr.As(err); !ok || ae.Code != "seats_unavailable" {
+			t.Fatalf("err = %v, want seats_unavailable", err)
+		}
+	})
+}
+
+func TestIntegrationConfirmLeftPendingIsReconciled(t *testing.T) {
+	h := newHarness(t)
+	ev := h.event(t, time.Hour, nil)
+	opts := app.ReconcileOptions{MinAge: 5 * time.Second, Batch: 10, Lease: 30 * time.Second}
+
+	t.Run("the answer was lost after inventory committed", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 700})
+		h.inv.SetDropAnswer(true)
+		b, created, err := h.confirm(t, user, hold.ID)
+		h.inv.SetDropAnswer(false)
+		if !errors.Is(err, domain.ErrBookingPending) || !created || b.Status != domain.StatusPending {
+			t.Fatalf("want PENDING with 503, got %s %v", b.Status, err)
+		}
+		// Too young for the reconciler: the request that made it may still be working.
+		if n, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil || n != 0 {
+			t.Fatalf("young booking reconciled: n=%d err=%v", n, err)
+		}
+		h.clock = h.clock.Add(6 * time.Second)
+		if n, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil || n != 1 {
+			t.Fatalf("reconcile: n=%d err=%v", n, err)
+		}
+		got, _, _ := h.store.Booking(context.Background(), b.ID, false)
+		if got.Status != domain.StatusConfirmed || got.TotalAmount != 700 || h.inv.SoldTo(ev, "A-R1-S1") != b.ID.String() {
+			t.Fatalf("after reconcile: %+v", got)
+		}
+	})
+
+	t.Run("a crash before the commit call, hold still live", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R2-S1": 300})
+		b := pendingRow(t, h, user, hold.ID)
+		h.clock = h.clock.Add(6 * time.Second)
+		if _, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ := h.store.Booking(context.Background(), b.ID, false)
+		if got.Status != domain.StatusConfirmed || h.inv.SoldTo(ev, "A-R2-S1") != b.ID.String() {
+			t.Fatalf("after reconcile: %s", got.Status)
+		}
+		if len(h.outboxEvents(t, contracts.TypeBookingConfirmed)) < 2 {
+			t.Fatal("reconciled booking announced nothing")
+		}
+	})
+
+	t.Run("a crash before the commit call, hold lapsed", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R3-S1": 300})
+		b := pendingRow(t, h, user, hold.ID)
+		h.inv.Expire(hold.ID)
+		h.clock = h.clock.Add(6 * time.Second)
+		if _, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ := h.store.Booking(context.Background(), b.ID, false)
+		if got.Status != domain.StatusFailed || h.inv.SoldTo(ev, "A-R3-S1") != "" {
+			t.Fatalf("after reconcile: %s", got.Status)
+		}
+	})
+
+	t.Run("inventory down: stays pending, a retry of the request finishes it", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R4-S1": 300})
+		h.inv.SetDown(true)
+		_, _, err := h.confirm(t, user, hold.ID)
+		h.inv.SetDown(false)
+		if !errors.Is(err, domain.ErrBookingPending) {
+			t.Fatalf("err = %v", err)
+		}
+		b, created, err := h.confirm(t, user, hold.ID)
+		if err != nil || created || b.Status != domain.StatusConfirmed {
+			t.Fatalf("retry: %s created=%v err=%v", b.Status, created, err)
+		}
+	})
+}
+
+// pendingRow stores a PENDING booking as if the process died right after inserting it.
+func pendingRow(t *testing.T, h *harness, user string, hold uuid.UUID) domain.Booking {
+	t.Helper()
+	ref, _ := domain.NewBookingRef(h.clock)
+	b := domain.Booking{ID: uuid.Must(uuid.NewV7()), Ref: ref, UserID: user, HoldID: hold,
+		Status: domain.StatusPending, Version: 1, CreatedAt: h.clock, UpdatedAt: h.clock,
+		Payment: domain.Payment{Provider: "simulated", Method: "simulated"}}
+	if err := h.store.InsertBooking(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
+	h := newHarness(t)
+	user := newUser()
+	ev := h.event(t, time.Hour, nil)
+	hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 100, "A-R1-S2": 100})
+	const n = 16
+	ids := make([]uuid.UUID, n)
+	errs := make([]error, n)
+	created := make([]bool, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			var b domain.Booking
+			b, created[i], errs[i] = h.confirm(t, user, hold.ID)
+			ids[i] = b.ID
+		})
+	}
+	close(start)
+	wg.Wait()
+	firsts := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("confirm %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("two bookings for one hold: %s and %s", ids[0], ids[i])
+		}
+		if created[i] {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Fatalf("%d requests reported creating the booking, want 1", firsts)
+	}
+	if c := h.count(t, "SELECT count(*) FROM bookings"); c != 1 {
+		t.Fatalf("%d bookings stored, want 1", c)
+	}
+	if c := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); c != 1 {
+		t.Fatalf("%d booking.confirmed events, want 1", c)
+	}
+}

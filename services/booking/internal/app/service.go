@@ -1,0 +1,41 @@
+// Package app holds the booking service's use cases, one file each: confirm a booking
+// (the saga with inventory), reconcile stuck ones, read bookings, cancel and refund,
+// decide cancellation requests, and apply catalog's facts.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/payment"
+)
+
+// Inventory is the part of inventory's internal API the saga needs.
+type Inventory interface {
+	// Commit sells a hold's seats for a booking; idempotent by hold and booking id.
+	// Refusals are *domain.InventoryRefusal; other errors are transient.
+	Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, error)
+	// Hold looks up a user's live hold.
+	Hold(ctx context.Context, holdID uuid.UUID, userID string) (domain.HoldInfo, error)
+}
+
+// Service runs the use cases.
+type Service struct {
+	Repo      domain.Repository
+	Inventory Inventory
+	Payments  payment.Provider
+	Log       *slog.Logger
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// New builds a Service with the real clock.
+func New(repo domain.Repository, inv Inventory, pay payment.Provider, log *slog.Logger) *Service {
+	return &Service{Repo: repo, Inventory: inv, Payments: pay, Log: log, Now: func() time.Time { return time.Now().UTC() }}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }

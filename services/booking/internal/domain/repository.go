@@ -1,0 +1,79 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store errors the use cases react to.
+var (
+	// ErrRefTaken: the generated booking reference exists already; draw another.
+	ErrRefTaken = errors.New("booking reference taken")
+	// ErrDuplicateHold: a booking for this user and hold exists already.
+	ErrDuplicateHold = errors.New("booking for this hold exists")
+	// ErrDuplicateKey: a booking with this user's Idempotency-Key exists already.
+	ErrDuplicateKey = errors.New("idempotency key used")
+	// ErrDuplicateOpenCancellation: the booking has a PENDING or PROCESSED cancellation.
+	ErrDuplicateOpenCancellation = errors.New("open cancellation exists")
+)
+
+// Repository is the booking service's persistence. Methods run in the transaction InTx
+// started, or alone when called outside one.
+type Repository interface {
+	// InTx runs fn in one transaction (joining the current one if any).
+	InTx(ctx context.Context, fn func(ctx context.Context, r Repository) error) error
+
+	// InsertBooking stores a new PENDING booking; ErrRefTaken, ErrDuplicateHold or
+	// ErrDuplicateKey when a unique key clashes.
+	InsertBooking(ctx context.Context, b Booking) error
+	// Booking reads one booking, locking it FOR UPDATE when lock is set.
+	Booking(ctx context.Context, id uuid.UUID, lock bool) (Booking, bool, error)
+	// BookingByHold finds a user's booking of a hold.
+	BookingByHold(ctx context.Context, userID string, holdID uuid.UUID) (Booking, bool, error)
+	// BookingByKey finds a user's booking made with an Idempotency-Key.
+	BookingByKey(ctx context.Context, userID, key string) (Booking, bool, error)
+	// MarkConfirmed moves a PENDING booking to CONFIRMED with b's amounts and payment;
+	// false when it was no longer PENDING.
+	MarkConfirmed(ctx context.Context, b Booking) (bool, error)
+	// MarkFailed moves a PENDING booking to FAILED; false when it was no longer PENDING.
+	MarkFailed(ctx context.Context, id uuid.UUID, f Failure, now time.Time) (bool, error)
+	// MarkCancelled moves a CONFIRMED booking to CANCELLED (version + 1) with b's refund.
+	MarkCancelled(ctx context.Context, b Booking) (bool, error)
+	// ClaimPending leases up to limit PENDING bookings created before olderThan whose
+	// previous lease ran out, skipping rows other replicas hold.
+	ClaimPending(ctx context.Context, olderThan, now time.Time, lease time.Duration, limit int) ([]Booking, error)
+	// ConfirmedOfEvent locks up to limit CONFIRMED bookings of an event.
+	ConfirmedOfEvent(ctx context.Context, eventID uuid.UUID, limit int) ([]Booking, error)
+	// Bookings lists bookings newest first with the total count.
+	Bookings(ctx context.Context, f BookingFilter) ([]Booking, int, error)
+
+	// InsertCancellation stores a cancellation; ErrDuplicateOpenCancellation on a clash.
+	InsertCancellation(ctx context.Context, c Cancellation) error
+	// UpdateCancellation saves a decided cancellation (status, processed_at, decider).
+	UpdateCancellation(ctx context.Context, c Cancellation) error
+	// Cancellation reads one cancellation, locking it FOR UPDATE when lock is set.
+	Cancellation(ctx context.Context, id uuid.UUID, lock bool) (Cancellation, bool, error)
+	// PendingCancellation finds the booking's PENDING request, locked.
+	PendingCancellation(ctx context.Context, bookingID uuid.UUID) (Cancellation, bool, error)
+	// Cancellations lists cancellations newest first with the total count.
+	Cancellations(ctx context.Context, f CancellationFilter) ([]Cancellation, int, error)
+
+	// Event reads the read model of one event.
+	Event(ctx context.Context, id uuid.UUID) (Event, bool, error)
+	// LockEventShared creates a stub row if needed and takes a share lock on it, so a
+	// concurrent event cancellation waits for (and then sees) this transaction.
+	LockEventShared(ctx context.Context, id uuid.UUID) (Event, error)
+	// SaveEventFacts upserts what catalog said about an event unless a newer version is
+	// stored; a CANCELLED status is never undone.
+	SaveEventFacts(ctx context.Context, e Event) error
+	// SavePolicy stores a policy version unless a newer one is stored.
+	SavePolicy(ctx context.Context, e Event) error
+	// MarkEventCancelled sets CANCELLED, holding the row lock to the end of the transaction.
+	MarkEventCancelled(ctx context.Context, id uuid.UUID) error
+
+	// Publish writes an event to the outbox in the current transaction.
+	Publish(ctx context.Context, key, typ string, payload any) error
+}

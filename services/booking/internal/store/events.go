@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/domain/refund"
+)
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:events"`
+
+	ID            uuid.UUID      `bun:"id,pk,type:uuid"`
+	Name          *string        `bun:"name"`
+	Status        *string        `bun:"status"`
+	StartsAt      *time.Time     `bun:"starts_at"`
+	Currency      *string        `bun:"currency"`
+	EventVersion  int            `bun:"event_version"`
+	Policy        *refund.Policy `bun:"policy,type:jsonb"`
+	PolicyVersion int            `bun:"policy_version"`
+	UpdatedAt     time.Time      `bun:"updated_at"`
+}
+
+func (r eventRow) toDomain() domain.Event {
+	return domain.Event{ID: r.ID, Name: str(r.Name), Status: str(r.Status), StartsAt: utc(r.StartsAt),
+		Currency: str(r.Currency), EventVersion: r.EventVersion, Policy: r.Policy, PolicyVersion: r.PolicyVersion}
+}
+
+// Event reads the read model of one event.
+func (s *Store) Event(ctx context.Context, id uuid.UUID) (domain.Event, bool, error) {
+	var row eventRow
+	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		if noRows(err) {
+			return domain.Event{}, false, nil
+		}
+		return domain.Event{}, false, wrap("get event", err)
+	}
+	return row.toDomain(), true, nil
+}
+
+// LockEventShared creates a stub row if missing and share-locks the row.
+func (s *Store) LockEventShared(ctx context.Context, id uuid.UUID) (domain.Event, error) {
+	if _, err := s.db.NewRaw(`INSERT INTO events (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id).Exec(ctx); err != nil {
+		return domain.Event{}, wrap("stub event", err)
+	}
+	var row eventRow
+	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).For("SHARE").Scan(ctx); err != nil {
+		return domain.Event{}, wrap("lock event", err)
+	}
+	return row.toDomain(), nil
+}
+
+// SaveEventFacts upserts catalog's facts unless a newer version is stored. CANCELLED is
+// final: a late event.updated never reopens an event.
+func (s *Store) SaveEventFacts(ctx context.Context, e domain.Event) error {
+	const q = `INSERT INTO events (id, name, status, starts_at, currency, event_version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, now())
+		ON CONFLICT (id) DO UPDATE SET
+			name = EXCLUDED.name,
+			status = CASE WHEN events.status = 'CANCELLED' THEN 'CANCELLED' ELSE EXCLUDED.status END,
+			starts_at = EXCLUDED.starts_at, currency = EXCLUDED.currency,
+			event_version = EXCLUDED.event_version, updated_at = now()
+		WHERE events.event_version <= EXCLUDED.event_version OR events.status IS NULL`
+	_, err := s.db.NewRaw(q, e.ID, strPtr(e.Name), strPtr(e.Status), e.StartsAt, strPtr(e.Currency), e.EventVersion).Exec(ctx)
+	return wrap("save event", err)
+}
+
+// SavePolicy stores a policy version unless a newer one is stored.
+func (s *Store) SavePolicy(ctx context.Context, e domain.Event) error {
+	row := eventRow{ID: e.ID, Policy: e.Policy, PolicyVersion: e.PolicyVersion, UpdatedAt: time.Now()}
+	const q = `INSERT INTO events (id, policy, policy_version, updated_at) VALUES (?, ?, ?, now())
+		ON CONFLICT (id) DO UPDATE SET policy = EXCLUDED.policy, policy_version = EXCLUDED.policy_version,
+			updated_at = now()
+		WHERE events.policy_version < EXCLUDED.policy_version`
+	_, err := s.db.NewRaw(q, row.ID, row.Policy, row.PolicyVersion).Exec(ctx)
+	return wrap("save policy", err)
+}
+
+// MarkEventCancelled sets CANCELLED; the row lock it takes makes a concurrent confirm
+// (which share-locks the row) wait for this transaction.
+func (s *Store) MarkEventCancelled(ctx context.Context, id uuid.UUID) error {
+	const q = `INSERT INTO events (id, status, updated_at) VALUES (?, 'CANCELLED', now())
+		ON CONFLICT (id) DO UPDATE SET status = 'CANCELLED', updated_at = now()`
+	_, err := s.db.NewRaw(q, id).Exec(ctx)
+	return wrap("cancel event", err)
+}

@@ -1,0 +1,72 @@
+// Package store is the booking service's PostgreSQL adapter: bun row structs, their
+// mapping to domain types, queries, and transactions behind a closure.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/outbox"
+
+	"evently.dev/services/booking/internal/domain"
+)
+
+// Source is the CloudEvents source of everything the booking service publishes.
+const Source = "/services/booking"
+
+// Store implements domain.Repository over a pool or one transaction.
+type Store struct {
+	db   bun.IDB
+	inTx bool
+}
+
+var _ domain.Repository = (*Store)(nil)
+
+// New returns a store over the pool.
+func New(db *bun.DB) *Store { return &Store{db: db} }
+
+// WithTx returns a store whose methods all run in tx (a consumer's transaction).
+func WithTx(tx bun.Tx) *Store { return &Store{db: tx, inTx: true} }
+
+// InTx runs fn in a transaction, joining the current one when the store already has one.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r domain.Repository) error) error {
+	if s.inTx {
+		return fn(ctx, s)
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(ctx, &Store{db: tx, inTx: true})
+	})
+}
+
+// Publish writes an event on the booking topic (keyed by the show) to the outbox.
+func (s *Store) Publish(ctx context.Context, key, typ string, payload any) error {
+	_, err := outbox.AddJSON(ctx, s.db, contracts.TopicBookingBookings, key, typ, Source, payload)
+	return err
+}
+
+// constraint returns the name of the unique constraint err violated, or "".
+func constraint(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		if pgErr.ConstraintName == "" {
+			return "unknown"
+		}
+		return pgErr.ConstraintName
+	}
+	return ""
+}
+
+func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store %s: %w", op, err)
+}

@@ -1,0 +1,265 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/apperr"
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka"
+	"evently.dev/libs/outbox"
+
+	"evently.dev/services/inventory/internal/domain"
+	"evently.dev/services/inventory/internal/holds"
+)
+
+// HoldSeats places a buyer's hold: explicit seats, or the best available block of a
+// section. It is all-or-nothing and respects the event's per-user seat limit.
+func (s *Service) HoldSeats(ctx context.Context, userID string, spec domain.HoldSpec) (domain.Hold, error) {
+	ev, err := s.Event(ctx, spec.EventID)
+	if err != nil {
+		return domain.Hold{}, err
+	}
+	if err := ev.CheckOnSale(s.Now()); err != nil {
+		return domain.Hold{}, err
+	}
+	limit := ev.EffectiveHoldLimit(s.Cfg.Hold.MaxSeats)
+	if spec.Count() > limit {
+		field := "seat_ids"
+		if spec.BestAvailable() {
+			field = "quantity"
+		}
+		return domain.Hold{}, apperr.Validation(apperr.KindUnprocessable,
+			apperr.FieldError{Field: field, Message: fmt.Sprintf("at most %d seats per user for this event", limit)})
+	}
+	layout, err := s.Layout(ctx, ev.ID)
+	if err != nil {
+		return domain.Hold{}, err
+	}
+	req := placement{ev: ev, layout: layout, userID: userID, purpose: domain.PurposeUser, ttl: s.Cfg.Hold.TTL, limit: limit}
+	if !spec.BestAvailable() {
+		return s.place(ctx, req, spec.SeatIDs)
+	}
+	return s.holdBestAvailable(ctx, req, spec)
+}
+
+// HoldForUser places a hold on a user's behalf for another service (the waitlist's offers).
+// Offers skip the per-user limit: the waitlist already bounds quantities (1–10) and an
+// offer must not fail because the user holds other seats.
+func (s *Service) HoldForUser(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string, ttl time.Duration, purpose string) (domain.Hold, error) {
+	ev, err := s.Event(ctx, eventID)
+	if err != nil {
+		return domain.Hold{}, err
+	}
+	if err := ev.CheckOnSale(s.Now()); err != nil {
+		return domain.Hold{}, err
+	}
+	layout, err := s.Layout(ctx, ev.ID)
+	if err != nil {
+		return domain.Hold{}, err
+	}
+	limit := 0
+	if purpose == domain.PurposeUser {
+		limit = ev.EffectiveHoldLimit(s.Cfg.Hold.MaxSeats)
+	}
+	return s.place(ctx, placement{ev: ev, layout: layout, userID: userID, purpose: purpose, ttl: ttl, limit: limit}, seatIDs)
+}
+
+type placement struct {
+	ev      domain.Event
+	layout  *Layout
+	userID  string
+	purpose string
+	ttl     time.Duration
+	limit   int
+}
+
+// place holds exactly seatIDs through the hold script.
+func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (domain.Hold, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return domain.Hold{}, err
+	}
+	h := domain.Hold{ID: id, EventID: p.ev.ID, UserID: p.userID, Purpose: p.purpose, Currency: p.ev.Currency,
+		Seats: make([]domain.HeldSeat, 0, len(seatIDs))}
+	var unknown []string
+	for _, sid := range seatIDs {
+		st, ok := p.layout.Seat(sid)
+		if !ok {
+			unknown = append(unknown, sid)
+			continue
+		}
+		sec, _ := p.ev.Section(st.SectionID)
+		h.Seats = append(h.Seats, domain.HeldSeat{SeatID: st.ID, SectionID: st.SectionID, Row: st.Row,
+			Number: st.Number, Label: st.Label, Price: sec.Price})
+		h.TotalAmount += sec.Price
+	}
+	if len(unknown) > 0 {
+		return domain.Hold{}, domain.ErrSeatNotFound.WithDetail("unknown seats: %v", unknown).WithExtra("unknown_seat_ids", unknown)
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := s.Holds.Hold(ctx, h, p.ttl, p.limit)
+		if err != nil {
+			return domain.Hold{}, err
+		}
+		switch res.Outcome {
+		case holds.Held:
+			h.CreatedAt, h.ExpiresAt = res.CreatedAt, res.ExpiresAt
+			s.announce(ctx, h.EventID, contracts.TypeHoldCreated, contracts.HoldCreated{HoldID: h.ID.String(),
+				EventID: h.EventID.String(), UserID: h.UserID, SeatIDs: h.SeatIDs(), TotalAmount: h.TotalAmount,
+				Currency: h.Currency, Purpose: h.Purpose, CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt})
+			return h, nil
+		case holds.Taken:
+			return domain.Hold{}, domain.ErrSeatsTaken.WithDetail("seats already held or sold: %v", res.Taken).
+				WithExtra("conflicting_seat_ids", res.Taken)
+		case holds.OverLimit:
+			return domain.Hold{}, domain.ErrHoldLimit.WithDetail("you already hold %d seats of this event; the limit is %d",
+				res.AlreadyHeld, p.limit).WithExtra("limit", p.limit).WithExtra("held", res.AlreadyHeld)
+		case holds.Closed:
+			s.forget(p.ev.ID)
+			return domain.Hold{}, domain.ErrNotOnSale.WithDetail("the event is cancelled")
+		case holds.SoldUnknown:
+			if attempt > 0 {
+				return domain.Hold{}, errors.New("sold set still missing after rebuild")
+			}
+			if err := s.ensureSold(ctx, p.ev.ID); err != nil {
+				return domain.Hold{}, err
+			}
+		}
+	}
+}
+
+// holdBestAvailable picks seats from a snapshot and holds them; losing a race to another
+// buyer means a fresh snapshot, a few times.
+func (s *Service) holdBestAvailable(ctx context.Context, p placement, spec domain.HoldSpec) (domain.Hold, error) {
+	if _, ok := p.ev.Section(spec.SectionID); !ok {
+		return domain.Hold{}, domain.ErrSectionNotFound
+	}
+	runs := p.layout.runs[spec.SectionID]
+	for attempt := 0; ; attempt++ {
+		snap, err := s.snapshot(ctx, p.ev.ID)
+		if err != nil {
+			return domain.Hold{}, err
+		}
+		pick := make([]domain.PickRun, len(runs))
+		for i, run := range runs {
+			seats := make([]domain.PickSeat, len(run))
+			for j, idx := range run {
+				id := p.layout.Seats[idx].ID
+				_, sold := snap.Sold[id]
+				_, held := snap.Held[id]
+				seats[j] = domain.PickSeat{ID: id, Free: !sold && !held}
+			}
+			pick[i] = domain.PickRun{Rank: i, Seats: seats}
+		}
+		ids := domain.PickAdjacent(pick, spec.Quantity)
+		if ids == nil && spec.AllowSplit {
+			ids = domain.PickSplit(pick, spec.Quantity)
+		}
+		if ids == nil {
+			detail := "no %d adjacent seats are available in this section"
+			if spec.AllowSplit {
+				detail = "fewer than %d seats are available in this section"
+			}
+			return domain.Hold{}, domain.ErrNotEnoughSeats.WithDetail(detail, spec.Quantity)
+		}
+		h, err := s.place(ctx, p, ids)
+		if errors.Is(err, domain.ErrSeatsTaken) && attempt < s.Cfg.Hold.BestAvailableRetries {
+			continue
+		}
+		return h, err
+	}
+}
+
+// announce records an analytics event (hold.created/released) for the outbox after the
+// Redis change it reports. A hold lives only in Redis, so this cannot share a transaction
+// with it: a crash before the row commits loses the event. That is accepted for these two
+// types only — seats.sold and seats.released share the ledger's transaction, and
+// hold.expired is claimed in Redis and acknowledged only after its outbox row commits.
+// With the announcer running, rows are queued and written in batches (one transaction per
+// batch instead of one fsync per hold); a full queue drops the event with a warning.
+func (s *Service) announce(ctx context.Context, eventID uuid.UUID, typ string, payload any) {
+	e, err := kafka.NewEvent(contracts.TopicInventorySeats, eventID.String(), typ, Source, payload)
+	if err != nil {
+		s.Log.WarnContext(ctx, "could not build hold event", "type", typ, "error", err)
+		return
+	}
+	if q := s.announcements.Load(); q != nil {
+		select {
+		case *q <- queued{ctx: context.WithoutCancel(ctx), e: e}:
+		default:
+			s.Log.WarnContext(ctx, "hold event queue full; event dropped", "type", typ, "event_id", eventID)
+		}
+		return
+	}
+	s.writeAnnouncements(context.WithoutCancel(ctx), []queued{{ctx: ctx, e: e}})
+}
+
+type queued struct {
+	ctx context.Context
+	e   kafka.Event
+}
+
+func (s *Service) writeAnnouncements(ctx context.Context, batch []queued) {
+	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, q := range batch {
+			if err := outbox.Add(q.ctx, tx, q.e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.Log.WarnContext(ctx, "could not record hold events", "count", len(batch), "error", err)
+	}
+}
+
+// RunAnnouncer writes queued hold.created/hold.released events in batches until ctx ends,
+// then writes what is left.
+func (s *Service) RunAnnouncer(ctx context.Context) error {
+	q := make(chan queued, 10_000)
+	s.announcements.Store(&q)
+	const maxBatch = 500
+	batch := make([]queued, 0, maxBatch)
+	flush := func() {
+		if len(batch) > 0 {
+			s.writeAnnouncements(context.WithoutCancel(ctx), batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.announcements.Store(nil)
+			for {
+				select {
+				case x := <-q:
+					batch = append(batch, x)
+					if len(batch) == maxBatch {
+						flush()
+					}
+				default:
+					flush()
+					return nil
+				}
+			}
+		case x := <-q:
+			batch = append(batch, x)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case y := <-q:
+					batch = append(batch, y)
+				default:
+					break drain
+				}
+			}
+			flush()
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"evently.dev/libs/httpserver"
+
+	"evently.dev/services/inventory/internal/app"
+)
+
+// encodedLayout holds each seat's JSON up to its status, encoded once per layout: a
+// 50,000-seat map is then answered by copying bytes, not by reflecting over structs.
+type encodedLayout struct {
+	layout *app.Layout
+	seats  [][]byte
+}
+
+type layoutCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*encodedLayout
+}
+
+func (lc *layoutCache) get(l *app.Layout) *encodedLayout {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if e, ok := lc.m[l.EventID]; ok && e.layout == l {
+		return e
+	}
+	if lc.m == nil || len(lc.m) > 64 {
+		lc.m = map[uuid.UUID]*encodedLayout{}
+	}
+	e := &encodedLayout{layout: l, seats: make([][]byte, len(l.Seats))}
+	for i, st := range l.Seats {
+		b := make([]byte, 0, 160)
+		b = append(b, `{"seat_id":`...)
+		b = appendString(b, st.ID)
+		b = append(b, `,"section_id":`...)
+		b = appendString(b, st.SectionID)
+		b = append(b, `,"row":`...)
+		b = appendString(b, st.Row)
+		b = append(b, `,"number":`...)
+		b = strconv.AppendInt(b, int64(st.Number), 10)
+		b = append(b, `,"label":`...)
+		b = appendString(b, st.Label)
+		b = append(b, `,"x":`...)
+		b = strconv.AppendFloat(b, st.X, 'f', -1, 64)
+		b = append(b, `,"y":`...)
+		b = strconv.AppendFloat(b, st.Y, 'f', -1, 64)
+		b = append(b, `,"status":"`...)
+		e.seats[i] = b
+	}
+	lc.m[l.EventID] = e
+	return e
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+
+// layout answers the seat map: every seat with its status and price, plus section counts.
+func (h *Handler) layout(c echo.Context) error {
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.App.SeatMap(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	enc := h.layouts.get(m.Layout)
+	price := make(map[string][]byte, len(m.Event.Sections))
+	for _, sec := range m.Event.Sections {
+		price[sec.ID] = strconv.AppendInt(nil, sec.Price, 10)
+	}
+	zero := []byte("0")
+	counts := m.Counts()
+	bp := bufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, `{"event_id":"`...)
+	b = append(b, id.String()...)
+	b = append(b, `","status":`...)
+	b = appendString(b, m.Event.Status)
+	b = append(b, `,"currency":`...)
+	b = appendString(b, m.Event.Currency)
+	b = append(b, `,"generated_at":"`...)
+	b = h.App.Now().UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","sections":`...)
+	secs, _ := json.Marshal(sectionDTOs(counts))
+	b = append(b, secs...)
+	b = append(b, `,"seats":[`...)
+	if need := len(b) + len(m.Layout.Seats)*(len(enc.seats[0])+40); cap(b) < need && len(m.Layout.Seats) > 0 {
+		b = append(make([]byte, 0, need), b...)
+	}
+	last, lastPrice := "", zero
+	for i, st := range m.Layout.Seats {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if st.SectionID != last { // seats come grouped by section
+			last, lastPrice = st.SectionID, zero
+			if p, ok := price[st.SectionID]; ok {
+				lastPrice = p
+			}
+		}
+		b = append(b, enc.seats[i]...)
+		b = append(b, m.StatusAt(i)...)
+		b = append(b, `","price":`...)
+		b = append(b, lastPrice...)
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = c.Response().Write(b)
+	if cap(b) <= 64<<20 { // keep big buffers for the next map, but not absurd ones
+		*bp = b
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+type sectionDTO struct {
+	SectionID string `json:"section_id"`
+	Name      string `json:"name"`
+	Price     int64  `json:"price"`
+	Capacity  int    `json:"capacity"`
+	Available int    `json:"available"`
+	Held      int    `json:"held"`
+	Sold      int    `json:"sold"`
+}
+
+func sectionDTOs(a app.Availability) []sectionDTO {
+	out := make([]sectionDTO, len(a.Sections))
+	for i, s := range a.Sections {
+		out[i] = sectionDTO{SectionID: s.SectionID, Name: s.Name, Price: s.Price, Capacity: s.Capacity,
+			Available: s.Available, Held: s.Held, Sold: s.Sold}
+	}
+	return out
+}
+
+type availabilityDTO struct {
+	EventID   string       `json:"event_id"`
+	Status    string       `json:"status"`
+	Currency  string       `json:"currency"`
+	OnSale    bool         `json:"on_sale"`
+	Sections  []sectionDTO `json:"sections"`
+	Capacity  int          `json:"capacity"`
+	Available int          `json:"available"`
+	Held      int          `json:"held"`
+	Sold      int          `json:"sold"`
+}
+
+func (h *Handler) availability(c echo.Context) error {
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.App.SeatMap(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	a := m.Counts()
+	return c.JSON(http.StatusOK, availabilityDTO{EventID: id.String(), Status: a.Status, Currency: a.Currency,
+		OnSale: m.Event.CheckOnSale(h.App.Now()) == nil, Sections: sectionDTOs(a), Capacity: a.Capacity,
+		Available: a.Available, Held: a.Held, Sold: a.Sold})
+}
+
+// stream sends the event's seat changes as Server-Sent Events: "event: seats" with a JSON
+// {type, hold_id, seat_ids} per change, "event: resync" when this client fell behind and
+// lost changes (reload the map), and a comment line every SSE_HEARTBEAT.
+func (h *Handler) stream(c echo.Context) error {
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := h.App.Event(ctx, id); err != nil {
+		return err
+	}
+	if h.Hub == nil {
+		return echo.ErrServiceUnavailable
+	}
+	sub, stop, err := h.Hub.Subscribe(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.Header().Set(echo.HeaderConnection, "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write([]byte("retry: 3000\n: connected\n\n")); err != nil {
+		return nil
+	}
+	w.Flush()
+	beat := time.NewTicker(h.App.Cfg.SSEHeartbeat)
+	defer beat.Stop()
+	for {
+		var chunk []byte
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg := <-sub.C:
+			chunk = append(append(append(chunk, "event: seats\ndata: "...), msg...), "\n\n"...)
+		case <-beat.C:
+			chunk = []byte(": ping\n\n")
+		}
+		if sub.Lost() {
+			chunk = append(chunk, "event: resync\ndata: {}\n\n"...)
+		}
+		if _, err := w.Write(chunk); err != nil {
+			return nil
+		}
+		w.Flush()
+	}
+}

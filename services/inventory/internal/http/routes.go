@@ -1,0 +1,56 @@
+// Package http is the inventory's Echo adapter: routes, request decoding, response DTOs and
+// the seat-map encoder and SSE stream. Business rules live in app.
+package http
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"evently.dev/libs/apperr"
+	"evently.dev/libs/assertion"
+
+	"evently.dev/services/inventory/internal/app"
+	"evently.dev/services/inventory/internal/live"
+)
+
+// StreamPath is the SSE route, exempt from the request timeout.
+const StreamPath = "/api/v1/events/:id/availability/stream"
+
+// Handler serves the inventory's HTTP API.
+type Handler struct {
+	App *app.Service
+	Hub *live.Hub
+	// layouts caches each event's pre-encoded seat JSON (see layout.go).
+	layouts layoutCache
+}
+
+// Register mounts every route on e.
+func (h *Handler) Register(e *echo.Echo) {
+	api := e.Group("/api/v1")
+	api.POST("/seats/hold", h.hold, assertion.RequireUser)
+	api.DELETE("/seats/hold/:hold_id", h.release, assertion.RequireUser)
+	api.GET("/seats/hold/:hold_id/validate", h.validate, assertion.RequireUser)
+	api.POST("/seats/hold/:hold_id/extend", h.extend, assertion.RequireUser)
+	api.GET("/users/holds", h.listHolds, assertion.RequireUser)
+	api.GET("/events/:id/availability", h.availability)
+	api.GET("/events/:id/availability/stream", h.stream)
+	api.GET("/events/:id/venue/layout", h.layout, assertion.RequireUser)
+
+	// Internal API for booking and the waitlist. The gateway never routes /internal, and a
+	// caller must still present a signed assertion (any identity: services sign as
+	// themselves or on a user's behalf); the user acted for travels in the body.
+	in := e.Group("/internal/v1", requireAssertion)
+	in.POST("/holds", h.internalHold)
+	in.GET("/holds/:hold_id", h.internalGetHold)
+	in.POST("/holds/:hold_id/commit", h.commit)
+	in.POST("/bookings/:booking_id/release", h.releaseBooking)
+}
+
+// requireAssertion admits only requests whose identity assertion verified.
+func requireAssertion(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := assertion.FromContext(c.Request().Context()); !ok {
+			return apperr.ErrUnauthenticated.WithDetail("internal endpoints need a signed service assertion")
+		}
+		return next(c)
+	}
+}

@@ -1,0 +1,414 @@
+// Package store keeps the inventory's PostgreSQL state: published events and their
+// sections, the seat ledger and the commit records. SQL lives here and nowhere else.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"evently.dev/libs/pg"
+
+	"evently.dev/services/inventory/internal/domain"
+)
+
+// Store is the inventory's PostgreSQL repository.
+type Store struct {
+	DB *bun.DB
+}
+
+// New returns a store over db (whose search_path selects the inventory schema).
+func New(db *bun.DB) *Store { return &Store{DB: db} }
+
+// InTx runs fn in one transaction, committed only when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.DB.RunInTx(ctx, nil, fn)
+}
+
+// layoutJSON is the stored form of the compact layout.
+type layoutJSON struct {
+	ID   string    `json:"section_id"`
+	Code string    `json:"code"`
+	Name string    `json:"name"`
+	Rows []rowJSON `json:"rows"`
+}
+
+type rowJSON struct {
+	Label string  `json:"label"`
+	First int     `json:"first"`
+	Last  int     `json:"last"`
+	Y     float64 `json:"y"`
+	X0    float64 `json:"x0"`
+	DX    float64 `json:"dx"`
+}
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:events"`
+
+	ID               uuid.UUID       `bun:"id,pk,type:uuid"`
+	Name             string          `bun:"name"`
+	Status           string          `bun:"status"`
+	Currency         string          `bun:"currency"`
+	HoldLimitPerUser int             `bun:"hold_limit_per_user"`
+	StartsAt         time.Time       `bun:"starts_at"`
+	EndsAt           time.Time       `bun:"ends_at"`
+	SaleStartsAt     *time.Time      `bun:"sale_starts_at"`
+	SaleEndsAt       *time.Time      `bun:"sale_ends_at"`
+	Capacity         int             `bun:"capacity"`
+	Version          int             `bun:"version"`
+	Layout           json.RawMessage `bun:"layout,type:jsonb"`
+	PublishedAt      time.Time       `bun:"published_at"`
+}
+
+type sectionRow struct {
+	bun.BaseModel `bun:"table:sections"`
+
+	EventID   uuid.UUID `bun:"event_id,pk,type:uuid"`
+	SectionID string    `bun:"section_id,pk"`
+	Position  int       `bun:"position"`
+	Code      string    `bun:"code"`
+	Name      string    `bun:"name"`
+	Price     int64     `bun:"price"`
+	Capacity  int       `bun:"capacity"`
+	Sold      int       `bun:"sold"`
+}
+
+// PublishedEvent is everything event.published brings, in domain terms.
+type PublishedEvent struct {
+	Event       domain.Event
+	Layout      []domain.SectionLayout
+	PublishedAt time.Time
+}
+
+// InsertEvent records a newly published event and its sections. It reports false, and
+// changes nothing, when the event is already known: a redelivered event.published.
+func (s *Store) InsertEvent(ctx context.Context, db bun.IDB, p PublishedEvent) (bool, error) {
+	layout := make([]layoutJSON, len(p.Layout))
+	for i, sec := range p.Layout {
+		rows := make([]rowJSON, len(sec.Rows))
+		for j, r := range sec.Rows {
+			rows[j] = rowJSON(r)
+		}
+		layout[i] = layoutJSON{ID: sec.ID, Code: sec.Code, Name: sec.Name, Rows: rows}
+	}
+	raw, err := json.Marshal(layout)
+	if err != nil {
+		return false, fmt.Errorf("marshal layout: %w", err)
+	}
+	e := p.Event
+	row := eventRow{ID: e.ID, Name: e.Name, Status: e.Status, Currency: e.Currency,
+		HoldLimitPerUser: e.HoldLimitPerUser, StartsAt: e.StartsAt.UTC(), EndsAt: e.EndsAt.UTC(),
+		SaleStartsAt: e.SaleStartsAt, SaleEndsAt: e.SaleEndsAt, Capacity: e.Capacity,
+		Version: e.Version, Layout: raw, PublishedAt: p.PublishedAt.UTC()}
+	res, err := db.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert event %s: %w", e.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	secs := make([]sectionRow, len(e.Sections))
+	for i, sec := range e.Sections {
+		secs[i] = sectionRow{EventID: e.ID, SectionID: sec.ID, Position: i, Code: sec.Code,
+			Name: sec.Name, Price: sec.Price, Capacity: sec.Capacity}
+	}
+	if len(secs) > 0 {
+		if _, err := db.NewInsert().Model(&secs).Exec(ctx); err != nil {
+			return false, fmt.Errorf("insert sections of %s: %w", e.ID, err)
+		}
+	}
+	return true, nil
+}
+
+// seatBatch is how many seats one INSERT carries. Seats travel as arrays through
+// unnest(), so a batch is one statement with eight parameters whatever its size.
+const seatBatch = 10_000
+
+// InsertSeats writes the ledger rows of a newly published event in big batches
+// (INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING), not row by row.
+func (s *Store) InsertSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, seats []domain.Seat, price map[string]int64) error {
+	const q = `INSERT INTO seats (event_id, seat_id, section_id, row, number, label, x, y, price)
+		SELECT ?, u.seat_id, u.section_id, u.row, u.number, u.label, u.x, u.y, u.price
+		FROM unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::real[], ?::real[], ?::bigint[])
+			AS u(seat_id, section_id, row, number, label, x, y, price)
+		ON CONFLICT (event_id, seat_id) DO NOTHING`
+	for start := 0; start < len(seats); start += seatBatch {
+		batch := seats[start:min(start+seatBatch, len(seats))]
+		ids := make([]string, len(batch))
+		secs := make([]string, len(batch))
+		rows := make([]string, len(batch))
+		nums := make([]int64, len(batch))
+		labels := make([]string, len(batch))
+		xs := make([]float64, len(batch))
+		ys := make([]float64, len(batch))
+		prices := make([]int64, len(batch))
+		for i, st := range batch {
+			ids[i], secs[i], rows[i], nums[i], labels[i] = st.ID, st.SectionID, st.Row, int64(st.Number), st.Label
+			xs[i], ys[i], prices[i] = st.X, st.Y, price[st.SectionID]
+		}
+		if _, err := db.ExecContext(ctx, q, eventID, pgdialect.Array(ids), pgdialect.Array(secs),
+			pgdialect.Array(rows), pgdialect.Array(nums), pgdialect.Array(labels), pgdialect.Array(xs),
+			pgdialect.Array(ys), pgdialect.Array(prices)); err != nil {
+			return fmt.Errorf("insert seats %d..%d of %s: %w", start, start+len(batch), eventID, err)
+		}
+	}
+	return nil
+}
+
+// EventRecord is a stored event with its compact layout.
+type EventRecord struct {
+	Event  domain.Event
+	Layout []domain.SectionLayout
+}
+
+// GetEvent loads an event with its sections (ordered as published) and layout;
+// domain.ErrEventNotFound when unknown.
+func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayout bool) (EventRecord, error) {
+	var row eventRow
+	q := db.NewSelect().Model(&row).Where("id = ?", id)
+	if !withLayout {
+		q = q.ExcludeColumn("layout")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return EventRecord{}, domain.ErrEventNotFound
+		}
+		return EventRecord{}, fmt.Errorf("get event %s: %w", id, err)
+	}
+	var secs []sectionRow
+	if err := db.NewSelect().Model(&secs).Where("event_id = ?", id).Order("position").Scan(ctx); err != nil {
+		return EventRecord{}, fmt.Errorf("get sections of %s: %w", id, err)
+	}
+	ev := domain.Event{ID: row.ID, Name: row.Name, Status: row.Status, Currency: row.Currency,
+		HoldLimitPerUser: row.HoldLimitPerUser, StartsAt: row.StartsAt, EndsAt: row.EndsAt,
+		SaleStartsAt: row.SaleStartsAt, SaleEndsAt: row.SaleEndsAt, Capacity: row.Capacity, Version: row.Version}
+	for _, sr := range secs {
+		ev.Sections = append(ev.Sections, domain.Section{ID: sr.SectionID, Code: sr.Code, Name: sr.Name,
+			Price: sr.Price, Capacity: sr.Capacity, Sold: sr.Sold})
+	}
+	rec := EventRecord{Event: ev}
+	if withLayout {
+		var layout []layoutJSON
+		if err := json.Unmarshal(row.Layout, &layout); err != nil {
+			return EventRecord{}, fmt.Errorf("decode layout of %s: %w", id, err)
+		}
+		for _, l := range layout {
+			sl := domain.SectionLayout{ID: l.ID, Code: l.Code, Name: l.Name}
+			for _, r := range l.Rows {
+				sl.Rows = append(sl.Rows, domain.RowRun(r))
+			}
+			rec.Layout = append(rec.Layout, sl)
+		}
+	}
+	return rec, nil
+}
+
+// EventUpdate is what event.updated may change after publishing.
+type EventUpdate struct {
+	EventID          uuid.UUID
+	Name             string
+	Status           string
+	StartsAt         time.Time
+	EndsAt           time.Time
+	HoldLimitPerUser int
+	Prices           map[string]int64
+	Version          int
+}
+
+// UpdateEvent applies an update unless a newer version was already applied, and reprices
+// the unsold seats of sections whose price changed. It reports whether anything applied.
+func (s *Store) UpdateEvent(ctx context.Context, db bun.IDB, u EventUpdate) (bool, error) {
+	res, err := db.NewUpdate().Model((*eventRow)(nil)).
+		Set("name = COALESCE(NULLIF(?, ''), name)", u.Name).
+		Set("status = CASE WHEN status = 'CANCELLED' THEN status WHEN ? IN ('PUBLISHED','COMPLETED','CANCELLED') THEN ? ELSE status END", u.Status, u.Status).
+		Set("starts_at = CASE WHEN ?::timestamptz = '0001-01-01T00:00:00Z' THEN starts_at ELSE ? END", u.StartsAt.UTC(), u.StartsAt.UTC()).
+		Set("ends_at = CASE WHEN ?::timestamptz = '0001-01-01T00:00:00Z' THEN ends_at ELSE ? END", u.EndsAt.UTC(), u.EndsAt.UTC()).
+		Set("hold_limit_per_user = ?", u.HoldLimitPerUser).
+		Set("version = GREATEST(version, ?)", u.Version).
+		Set("updated_at = now()").
+		Where("id = ? AND version <= ?", u.EventID, u.Version).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update event %s: %w", u.EventID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for sec, price := range u.Prices {
+		res, err := db.ExecContext(ctx, `UPDATE sections SET price = ? WHERE event_id = ? AND section_id = ? AND price <> ?`,
+			price, u.EventID, sec, price)
+		if err != nil {
+			return false, fmt.Errorf("reprice section %s: %w", sec, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE seats SET price = ?, version = version + 1, updated_at = now()
+			WHERE event_id = ? AND section_id = ? AND status = 'AVAILABLE'`, price, u.EventID, sec); err != nil {
+			return false, fmt.Errorf("reprice seats of section %s: %w", sec, err)
+		}
+	}
+	return true, nil
+}
+
+// CancelEvent marks the event cancelled and closes its unsold seats. It reports how many
+// seats it closed; a redelivery closes none.
+func (s *Store) CancelEvent(ctx context.Context, db bun.IDB, id uuid.UUID) (int, error) {
+	if _, err := db.ExecContext(ctx, `UPDATE events SET status = 'CANCELLED', updated_at = now() WHERE id = ?`, id); err != nil {
+		return 0, fmt.Errorf("cancel event %s: %w", id, err)
+	}
+	res, err := db.ExecContext(ctx, `UPDATE seats SET status = 'CLOSED', version = version + 1, updated_at = now()
+		WHERE event_id = ? AND status = 'AVAILABLE'`, id)
+	if err != nil {
+		return 0, fmt.Errorf("close seats of %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// UnavailableSeatIDs lists the event's seats that can never be held (SOLD or CLOSED): the
+// content of the Redis sold set.
+func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string, error) {
+	var ids []string
+	if err := s.DB.NewSelect().Table("seats").Column("seat_id").
+		Where("event_id = ? AND status <> 'AVAILABLE'", id).Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("unavailable seats of %s: %w", id, err)
+	}
+	return ids, nil
+}
+
+// SellSeats flips exactly the given seats AVAILABLE → SOLD for a booking and returns how
+// many rows changed; the caller rolls back unless that equals len(seatIDs).
+func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {
+	res, err := db.ExecContext(ctx, `UPDATE seats SET status = 'SOLD', booking_id = ?, version = version + 1, updated_at = now()
+		WHERE event_id = ? AND seat_id IN (?) AND status = 'AVAILABLE'`, bookingID, eventID, bun.In(seatIDs))
+	if err != nil {
+		return 0, fmt.Errorf("sell seats of %s: %w", eventID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// UnsellableSeats returns which of seatIDs are not AVAILABLE in the ledger (for the 409).
+func (s *Store) UnsellableSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, seatIDs []string) ([]string, error) {
+	var ids []string
+	err := db.NewSelect().Table("seats").Column("seat_id").
+		Where("event_id = ? AND seat_id IN (?) AND status <> 'AVAILABLE'", eventID, bun.In(seatIDs)).
+		Order("seat_id").Scan(ctx, &ids)
+	return ids, err
+}
+
+// AdjustSold adds delta[section] to each section's sold count and returns every section's
+// absolute counts afterwards, in layout order.
+func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID uuid.UUID, delta map[string]int) ([]domain.SectionCount, error) {
+	for sec, d := range delta {
+		if _, err := db.ExecContext(ctx, `UPDATE sections SET sold = sold + ? WHERE event_id = ? AND section_id = ?`,
+			d, eventID, sec); err != nil {
+			return nil, fmt.Errorf("adjust sold of section %s: %w", sec, err)
+		}
+	}
+	var secs []sectionRow
+	if err := db.NewSelect().Model(&secs).Where("event_id = ?", eventID).Order("position").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("section counts of %s: %w", eventID, err)
+	}
+	out := make([]domain.SectionCount, len(secs))
+	for i, sr := range secs {
+		out[i] = domain.SectionCount{SectionID: sr.SectionID, Capacity: sr.Capacity, Sold: sr.Sold}
+	}
+	return out, nil
+}
+
+type commitRow struct {
+	bun.BaseModel `bun:"table:commits"`
+
+	HoldID      uuid.UUID         `bun:"hold_id,pk,type:uuid"`
+	BookingID   uuid.UUID         `bun:"booking_id,type:uuid"`
+	EventID     uuid.UUID         `bun:"event_id,type:uuid"`
+	UserID      string            `bun:"user_id"`
+	Seats       []domain.HeldSeat `bun:"seats,type:jsonb"`
+	TotalAmount int64             `bun:"total_amount"`
+	Currency    string            `bun:"currency"`
+	CommittedAt time.Time         `bun:"committed_at"`
+}
+
+func (r commitRow) toDomain() domain.Commit {
+	return domain.Commit{HoldID: r.HoldID, BookingID: r.BookingID, EventID: r.EventID, UserID: r.UserID,
+		Seats: r.Seats, TotalAmount: r.TotalAmount, Currency: r.Currency, CommittedAt: r.CommittedAt.UTC()}
+}
+
+// FindCommit returns the commit of a hold or of a booking, whichever exists (ok false when
+// neither does).
+func (s *Store) FindCommit(ctx context.Context, db bun.IDB, holdID, bookingID uuid.UUID) (domain.Commit, bool, error) {
+	var rows []commitRow
+	if err := db.NewSelect().Model(&rows).Where("hold_id = ? OR booking_id = ?", holdID, bookingID).
+		Order("committed_at").Limit(2).Scan(ctx); err != nil {
+		return domain.Commit{}, false, fmt.Errorf("find commit: %w", err)
+	}
+	for _, r := range rows {
+		if r.HoldID == holdID {
+			return r.toDomain(), true, nil
+		}
+	}
+	if len(rows) > 0 {
+		return rows[0].toDomain(), true, nil
+	}
+	return domain.Commit{}, false, nil
+}
+
+// InsertCommit records a commit; a concurrent twin makes it fail with a unique violation.
+func (s *Store) InsertCommit(ctx context.Context, db bun.IDB, c domain.Commit) error {
+	row := commitRow{HoldID: c.HoldID, BookingID: c.BookingID, EventID: c.EventID, UserID: c.UserID,
+		Seats: c.Seats, TotalAmount: c.TotalAmount, Currency: c.Currency, CommittedAt: c.CommittedAt.UTC()}
+	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		return fmt.Errorf("insert commit of hold %s: %w", c.HoldID, err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports a lost insert race.
+func IsUniqueViolation(err error) bool { return pg.IsUniqueViolation(err) }
+
+// ReturnedSeat is a seat a cancelled booking gave back.
+type ReturnedSeat struct {
+	EventID   uuid.UUID `bun:"event_id"`
+	SeatID    string    `bun:"seat_id"`
+	SectionID string    `bun:"section_id"`
+	Status    string    `bun:"status"`
+}
+
+// ReturnBookingSeats flips a booking's SOLD seats back to AVAILABLE (CLOSED when the event
+// was cancelled) and returns them. The condition on booking id and status makes it happen
+// once: a second call returns nothing.
+func (s *Store) ReturnBookingSeats(ctx context.Context, db bun.IDB, bookingID uuid.UUID) ([]ReturnedSeat, error) {
+	var out []ReturnedSeat
+	err := db.NewRaw(`UPDATE seats AS s SET status = CASE WHEN e.status = 'CANCELLED' THEN 'CLOSED' ELSE 'AVAILABLE' END,
+			booking_id = NULL, version = s.version + 1, updated_at = now()
+		FROM events AS e
+		WHERE e.id = s.event_id AND s.booking_id = ? AND s.status = 'SOLD'
+		RETURNING s.event_id, s.seat_id, s.section_id, s.status`, bookingID).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("return seats of booking %s: %w", bookingID, err)
+	}
+	return out, nil
+}
+
+// SeatCounts is the ledger's per-status count of one event's seats.
+type SeatCounts struct {
+	SectionID string `bun:"section_id"`
+	Status    string `bun:"status"`
+	N         int    `bun:"n"`
+}
+
+// CountSeats counts an event's ledger by section and status (tests and operators).
+func (s *Store) CountSeats(ctx context.Context, eventID uuid.UUID) ([]SeatCounts, error) {
+	var out []SeatCounts
+	err := s.DB.NewRaw(`SELECT section_id, status, count(*) AS n FROM seats WHERE event_id = ? GROUP BY 1, 2 ORDER BY 1, 2`,
+		eventID).Scan(ctx, &out)
+	return out, err
+}

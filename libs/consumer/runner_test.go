@@ -334,3 +334,44 @@ func TestIntegrationRunnerStartsWithoutBroker(t *testing.T) {
 		t.Fatal("ready without a broker")
 	}
 }
+
+// Events of types the handler did not ask for are acknowledged without touching the
+// database: no inbox row, no effect — and the ones it asked for still apply once.
+func TestIntegrationRunnerSkipsUnwantedTypes(t *testing.T) {
+	db, cfg := setup(t)
+	group := kafkatest.Group(t, cfg)
+	var seen atomic.Int64
+	r, err := consumer.New(cfg, db, consumer.Options{Group: group, Topics: []string{topic},
+		Types: []string{"evently.test.wanted.v1"},
+		Handler: func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+			if e.Type != "evently.test.wanted.v1" {
+				return consumer.Permanent(fmt.Errorf("handler got unwanted type %s", e.Type))
+			}
+			seen.Add(1)
+			return applyEffect(ctx, tx, e)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := kafkatest.Producer(t, cfg)
+	var events []kafka.Event
+	for i := range 20 {
+		typ := "evently.test.noise.v1"
+		if i%4 == 0 {
+			typ = "evently.test.wanted.v1"
+		}
+		events = append(events, event(t, cfg, "k"+strconv.Itoa(i%3), typ))
+	}
+	publish(t, p, events...)
+	start(t, r)
+	testkit.Eventually(t, 30*time.Second, func() bool { return count(t, db, "SELECT count(*) FROM effects") == 5 }, "wanted events applied")
+	// Settle: the noise after the last wanted event must be consumed too, without rows.
+	publish(t, p, event(t, cfg, "k0", "evently.test.wanted.v1"))
+	testkit.Eventually(t, 30*time.Second, func() bool { return count(t, db, "SELECT count(*) FROM effects") == 6 }, "last wanted event applied")
+	if n := count(t, db, "SELECT count(*) FROM inbox"); n != 6 {
+		t.Fatalf("inbox has %d rows, want 6 (skipped types must not be recorded)", n)
+	}
+	if seen.Load() != 6 {
+		t.Fatalf("handler saw %d events, want 6", seen.Load())
+	}
+}

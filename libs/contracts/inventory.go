@@ -57,8 +57,10 @@ type SoldSeat struct {
 	Price     int64  `json:"price"`
 }
 
-// SectionCount is a section's ledger counts after a change, so readers can set their
-// counts absolutely (order-tolerant and idempotent) instead of adding deltas.
+// SectionCount is a section's ledger counters as the change saw them. Sales of one event
+// commit in parallel (no per-event lock on the hot path), so a snapshot may miss a
+// concurrent sale: readers that need exact counts add the per-seat deltas (Seats) once
+// each, which the consumer inbox makes safe.
 type SectionCount struct {
 	SectionID string `json:"section_id"`
 	Capacity  int    `json:"capacity"`
@@ -92,6 +94,7 @@ type SeatsReleased struct {
 	EventID    string         `json:"event_id"`
 	BookingID  string         `json:"booking_id,omitempty"`
 	SeatIDs    []string       `json:"seat_ids"`
+	Seats      []SoldSeat     `json:"seats,omitempty"`
 	Reason     string         `json:"reason"`
 	ReleasedAt time.Time      `json:"released_at"`
 	Sections   []SectionCount `json:"sections"`

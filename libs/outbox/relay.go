@@ -54,7 +54,7 @@ type RelayOptions struct {
 	// BatchSize is how many rows one transaction claims and publishes [100].
 	BatchSize int
 	// PollInterval is the longest the relay sleeps between scans when no NOTIFY arrives
-	// [200ms]; NOTIFY usually wakes it within milliseconds of a commit.
+	// [100ms]; NOTIFY (at most one per NotifyInterval per process) usually wakes it sooner.
 	PollInterval time.Duration
 	// MinBackoff and MaxBackoff bound the exponential wait after a failure [100ms, 5s].
 	MinBackoff, MaxBackoff time.Duration
@@ -79,7 +79,7 @@ func (o RelayOptions) withDefaults(cfg kafka.Config) RelayOptions {
 		o.BatchSize = 100
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 200 * time.Millisecond
+		o.PollInterval = 100 * time.Millisecond
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond

@@ -176,25 +176,41 @@ func TestIntegrationRelayPublishesCommittedOnly(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, func() bool { return unsent(t, db) == 0 }, "all rows marked sent")
 }
 
-func TestIntegrationRelayLatency(t *testing.T) {
+func TestIntegrationRelayWakesOnNotify(t *testing.T) {
+	setNotifyInterval(t, 0)
 	db, cfg := setup(t)
-	r := outbox.NewRelay(db, cfg, outbox.RelayOptions{PollInterval: 5 * time.Second})
+	// With a one-minute poll, only NOTIFY can explain delivery within the wait below.
+	r := outbox.NewRelay(db, cfg, outbox.RelayOptions{PollInterval: time.Minute})
 	startRelay(t, r)
 	testkit.Eventually(t, 10*time.Second, r.Active, "relay active")
 	write(t, context.Background(), db, "warm-up") // the first batch also connects the producer
-	testkit.Eventually(t, 10*time.Second, func() bool { return unsent(t, db) == 0 }, "warm-up sent")
-
-	// With a 5 s poll interval, only NOTIFY can explain a fast delivery.
+	testkit.Eventually(t, 20*time.Second, func() bool { return unsent(t, db) == 0 }, "warm-up sent")
 	for i := range 5 {
 		start := time.Now()
 		write(t, context.Background(), db, "k")
-		testkit.Eventually(t, 4*time.Second, func() bool { return unsent(t, db) == 0 }, "event sent")
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("event %d took %s from commit to sent", i, d)
-		} else {
-			t.Logf("commit to sent: %s", d)
-		}
+		testkit.Eventually(t, 20*time.Second, func() bool { return unsent(t, db) == 0 }, "event %d sent", i)
+		t.Logf("commit to sent: %s", time.Since(start))
 	}
+}
+
+// A write that skips its NOTIFY (inside NotifyInterval) is still delivered by the poll.
+func TestIntegrationRelayPollsWhenNotifyIsSkipped(t *testing.T) {
+	setNotifyInterval(t, time.Hour)
+	db, cfg := setup(t)
+	r := outbox.NewRelay(db, cfg, outbox.RelayOptions{PollInterval: 100 * time.Millisecond})
+	startRelay(t, r)
+	testkit.Eventually(t, 10*time.Second, r.Active, "relay active")
+	for range 10 {
+		write(t, context.Background(), db, "k")
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool { return unsent(t, db) == 0 }, "all sent by polling")
+}
+
+func setNotifyInterval(t *testing.T, d time.Duration) {
+	t.Helper()
+	old := outbox.NotifyInterval
+	outbox.NotifyInterval = d
+	t.Cleanup(func() { outbox.NotifyInterval = old })
 }
 
 func TestIntegrationRelayStartsWithoutBroker(t *testing.T) {

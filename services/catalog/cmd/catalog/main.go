@@ -37,6 +37,7 @@ func main() {
 			return rt.Consume(consumer.Options{
 				Group:   events.AvailabilityGroup, // the runner adds the topic prefix
 				Topics:  []string{contracts.TopicInventorySeats},
+				Types:   []string{contracts.TypeSeatsSold, contracts.TypeSeatsReleased},
 				Handler: events.AvailabilityHandler(catalog, rt.Log),
 			})
 		},

@@ -42,6 +42,8 @@ type Tx interface {
 	InsertTag(ctx context.Context, t Tag) error
 	UpdateTag(ctx context.Context, t Tag) error
 	DeleteTag(ctx context.Context, id uuid.UUID) error
+	// AddSold adds per-section sold deltas; it reports false for an unknown event.
+	AddSold(ctx context.Context, eventID uuid.UUID, delta map[string]int) (bool, error)
 	// SetAvailability sets absolute sold counts; it reports false for an unknown event.
 	SetAvailability(ctx context.Context, eventID uuid.UUID, sections []contracts.SectionCount, soldTotal int) (bool, error)
 	Publish(ctx context.Context, ceType, key string, payload any) error

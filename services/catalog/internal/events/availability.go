@@ -25,9 +25,11 @@ type Invalidator interface {
 	Invalidate(ctx context.Context)
 }
 
-// AvailabilityHandler applies seats.sold / seats.released: both carry absolute counts per
-// section, so applying one twice or late in a burst converges on the same numbers.
-// hold.* events do not change what is sold and are skipped.
+// AvailabilityHandler applies seats.sold / seats.released as per-section deltas counted
+// from the seats each carries. Sales of one event commit in parallel in inventory, so the
+// counter snapshots in those events are not in order; deltas are, and the consumer inbox
+// applies each event exactly once. A seats.released without per-seat sections (an older
+// producer) falls back to its snapshot. hold.* events do not change what is sold.
 //
 // The cache is invalidated inside the handler, before the inbox transaction commits, and
 // again shortly after: a reader between the first bump and the commit could otherwise
@@ -35,7 +37,8 @@ type Invalidator interface {
 func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 	return func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
 		var eventID string
-		var sections []contracts.SectionCount
+		delta := map[string]int{}
+		var snapshot []contracts.SectionCount
 		var soldTotal int
 		switch e.Type {
 		case contracts.TypeSeatsSold:
@@ -43,13 +46,22 @@ func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 			if err := json.Unmarshal(e.Data, &p); err != nil {
 				return consumer.Permanent(fmt.Errorf("decode %s: %w", e.Type, err))
 			}
-			eventID, sections, soldTotal = p.EventID, p.Sections, p.SoldTotal
+			eventID = p.EventID
+			for _, st := range p.Seats {
+				delta[st.SectionID]++
+			}
 		case contracts.TypeSeatsReleased:
 			var p contracts.SeatsReleased
 			if err := json.Unmarshal(e.Data, &p); err != nil {
 				return consumer.Permanent(fmt.Errorf("decode %s: %w", e.Type, err))
 			}
-			eventID, sections, soldTotal = p.EventID, p.Sections, p.SoldTotal
+			eventID = p.EventID
+			for _, st := range p.Seats {
+				delta[st.SectionID]--
+			}
+			if len(p.Seats) == 0 {
+				snapshot, soldTotal = p.Sections, p.SoldTotal
+			}
 		default:
 			return nil
 		}
@@ -57,7 +69,12 @@ func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 		if err != nil {
 			return consumer.Permanent(fmt.Errorf("%s: bad event_id %q", e.Type, eventID))
 		}
-		known, err := store.WrapTx(tx).SetAvailability(ctx, id, sections, soldTotal)
+		var known bool
+		if snapshot != nil {
+			known, err = store.WrapTx(tx).SetAvailability(ctx, id, snapshot, soldTotal)
+		} else {
+			known, err = store.WrapTx(tx).AddSold(ctx, id, delta)
+		}
 		if err != nil {
 			return err
 		}

@@ -216,10 +216,19 @@ func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 		}
 	}
 	send(contracts.TypeHoldCreated, contracts.HoldCreated{HoldID: "h", EventID: id, SeatIDs: []string{"A-RA-S1"}})
-	send(contracts.TypeSeatsSold, contracts.SeatsSold{EventID: id, BookingID: "b", SoldAt: time.Now(), Capacity: 28, SoldTotal: 5,
-		Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 3}, {SectionID: secs[1], Capacity: 20, Sold: 2}}})
+	seats := func(sec string, from, n int) []contracts.SoldSeat {
+		out := make([]contracts.SoldSeat, n)
+		for i := range out {
+			out[i] = contracts.SoldSeat{SeatID: fmt.Sprintf("%s-%d", sec, from+i), SectionID: sec, Price: 100}
+		}
+		return out
+	}
+	// The counter snapshots are deliberately stale: catalog must count the seats.
+	send(contracts.TypeSeatsSold, contracts.SeatsSold{EventID: id, BookingID: "b", SoldAt: time.Now(), Capacity: 28, SoldTotal: 1,
+		Seats:    append(seats(secs[0], 0, 3), seats(secs[1], 0, 2)...),
+		Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 1}}})
 	send(contracts.TypeSeatsReleased, contracts.SeatsReleased{EventID: id, Reason: contracts.ReleaseBookingCancelled, Capacity: 28,
-		SoldTotal: 4, Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 2}}})
+		SoldTotal: 0, Seats: seats(secs[0], 0, 1), Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 0}}})
 	testkit.Eventually(t, 30*time.Second, func() bool {
 		ev := h.must(h.do("GET", "/api/v1/events/"+id, anon, nil), http.StatusOK)
 		s0 := ev["sections"].([]any)[0].(map[string]any)
@@ -227,7 +236,7 @@ func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 	}, "availability from seats.sold then seats.released")
 	// Sold out events drop out of available_only listings.
 	send(contracts.TypeSeatsSold, contracts.SeatsSold{EventID: id, Capacity: 28, SoldTotal: 28,
-		Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 8}, {SectionID: secs[1], Capacity: 20, Sold: 20}}})
+		Seats: append(seats(secs[0], 10, 6), seats(secs[1], 10, 18)...)})
 	testkit.Eventually(t, 30*time.Second, func() bool {
 		return total(h.must(h.do("GET", "/api/v1/events?available_only=true", anon, nil), http.StatusOK)) == 0
 	}, "sold-out event hidden by available_only")

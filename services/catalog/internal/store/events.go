@@ -340,6 +340,36 @@ func (t *txStore) DraftEventsOn(ctx context.Context, templateID uuid.UUID) ([]do
 	return t.hydrate(ctx, rows)
 }
 
+// AddSold adds per-section sold deltas (negative for returns); false for an unknown event.
+func (t *txStore) AddSold(ctx context.Context, eventID uuid.UUID, delta map[string]int) (bool, error) {
+	total := 0
+	ids := make([]string, 0, len(delta))
+	ds := make([]int64, 0, len(delta))
+	for sec, d := range delta {
+		total += d
+		ids = append(ids, sec)
+		ds = append(ds, int64(d))
+	}
+	res, err := t.tx.NewUpdate().Table("events").Set("sold_total = GREATEST(sold_total + ?, 0)", total).
+		Where("id = ?", eventID).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("add sold total: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if len(ids) == 0 {
+		return true, nil
+	}
+	if _, err := t.tx.NewRaw(`UPDATE event_sections s SET sold = GREATEST(s.sold + v.d, 0)
+		FROM (SELECT * FROM unnest(?::text[], ?::bigint[]) AS x(section_id, d)) v
+		WHERE s.event_id = ? AND s.section_id::text = v.section_id`,
+		pgdialect.Array(ids), pgdialect.Array(ds), eventID).Exec(ctx); err != nil {
+		return false, fmt.Errorf("add section counts: %w", err)
+	}
+	return true, nil
+}
+
 // SetAvailability sets the sold counts inventory reported, absolutely.
 func (t *txStore) SetAvailability(ctx context.Context, eventID uuid.UUID, sections []contracts.SectionCount, soldTotal int) (bool, error) {
 	res, err := t.tx.NewUpdate().Table("events").Set("sold_total = ?", soldTotal).Where("id = ?", eventID).Exec(ctx)

@@ -45,11 +45,14 @@ func main() {
 			rt.Go("hold-announcer", svc.RunAnnouncer)
 			ev := &events.Handlers{App: svc, Log: rt.Log}
 			if err := rt.Consume(consumer.Options{Group: events.GroupCatalog,
-				Topics: []string{contracts.TopicCatalogEvents}, Handler: ev.Catalog}); err != nil {
+				Topics:  []string{contracts.TopicCatalogEvents},
+				Types:   []string{contracts.TypeEventPublished, contracts.TypeEventUpdated, contracts.TypeEventCancelled},
+				Handler: ev.Catalog}); err != nil {
 				return err
 			}
 			return rt.Consume(consumer.Options{Group: events.GroupBookings,
-				Topics: []string{contracts.TopicBookingBookings}, Handler: ev.Bookings})
+				Topics: []string{contracts.TopicBookingBookings}, Types: []string{contracts.TypeBookingCancelled},
+				Handler: ev.Bookings})
 		},
 	})
 }

@@ -68,7 +68,7 @@ func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, u
 		for _, st := range h.Seats {
 			delta[st.SectionID]++
 		}
-		counts, err := s.Store.AdjustSold(ctx, tx, h.EventID, delta)
+		counts, err := s.Store.AdjustSold(ctx, tx, h.EventID, bookingID, delta)
 		if err != nil {
 			return err
 		}
@@ -150,6 +150,7 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 	eventID := rows[0].EventID
 	delta := map[string]int{}
 	ids := make([]string, 0, len(rows))
+	seats := make([]contracts.SoldSeat, 0, len(rows))
 	closed := false
 	for _, r := range rows {
 		if r.EventID != eventID {
@@ -157,10 +158,12 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 		}
 		delta[r.SectionID]--
 		ids = append(ids, r.SeatID)
+		seats = append(seats, contracts.SoldSeat{SeatID: r.SeatID, SectionID: r.SectionID, Price: r.Price})
 		closed = closed || r.Status == domain.SeatClosed
 	}
 	sort.Strings(ids)
-	counts, err := s.Store.AdjustSold(ctx, tx, eventID, delta)
+	sort.Slice(seats, func(i, j int) bool { return seats[i].SeatID < seats[j].SeatID })
+	counts, err := s.Store.AdjustSold(ctx, tx, eventID, bookingID, delta)
 	if err != nil {
 		return ReturnedSeats{}, false, err
 	}
@@ -169,7 +172,7 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 		reason = contracts.ReleaseEventCancelled
 	}
 	payload := contracts.SeatsReleased{EventID: eventID.String(), BookingID: bookingID.String(), SeatIDs: ids,
-		Reason: reason, ReleasedAt: s.Now().UTC()}
+		Seats: seats, Reason: reason, ReleasedAt: s.Now().UTC()}
 	payload.Sections, payload.Capacity, payload.SoldTotal = sectionCounts(counts)
 	if _, err := outbox.AddJSON(ctx, tx, contracts.TopicInventorySeats, eventID.String(), contracts.TypeSeatsReleased,
 		Source, payload); err != nil {

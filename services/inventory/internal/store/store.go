@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,7 +78,8 @@ type sectionRow struct {
 	Name      string    `bun:"name"`
 	Price     int64     `bun:"price"`
 	Capacity  int       `bun:"capacity"`
-	Sold      int       `bun:"sold"`
+	// Sold is summed from section_sold_shards, never stored on the section row.
+	Sold int `bun:"sold,scanonly"`
 }
 
 // PublishedEvent is everything event.published brings, in domain terms.
@@ -182,9 +184,9 @@ func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayo
 		}
 		return EventRecord{}, fmt.Errorf("get event %s: %w", id, err)
 	}
-	var secs []sectionRow
-	if err := db.NewSelect().Model(&secs).Where("event_id = ?", id).Order("position").Scan(ctx); err != nil {
-		return EventRecord{}, fmt.Errorf("get sections of %s: %w", id, err)
+	secs, err := s.sectionsWithSold(ctx, db, id)
+	if err != nil {
+		return EventRecord{}, err
 	}
 	ev := domain.Event{ID: row.ID, Name: row.Name, Status: row.Status, Currency: row.Currency,
 		HoldLimitPerUser: row.HoldLimitPerUser, StartsAt: row.StartsAt, EndsAt: row.EndsAt,
@@ -304,24 +306,70 @@ func (s *Store) UnsellableSeats(ctx context.Context, db bun.IDB, eventID uuid.UU
 	return ids, err
 }
 
-// AdjustSold adds delta[section] to each section's sold count and returns every section's
-// absolute counts afterwards, in layout order.
-func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID uuid.UUID, delta map[string]int) ([]domain.SectionCount, error) {
+// soldShards spreads each section's sold counter over this many rows (see the migration).
+const soldShards = 16
+
+// ShardOf picks a booking's counter shard; its release uses the same one.
+func ShardOf(bookingID uuid.UUID) int {
+	h := fnv.New32a()
+	_, _ = h.Write(bookingID[:])
+	return int(h.Sum32() % soldShards)
+}
+
+// AdjustSold adds delta[section] to the booking's shard of each section's sold counter and
+// returns every section's counts as this transaction sees them, in layout order. Sales of
+// other shards commit in parallel, so the counts are a snapshot, not a serial order.
+func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, delta map[string]int) ([]domain.SectionCount, error) {
+	shard := ShardOf(bookingID)
 	for sec, d := range delta {
-		if _, err := db.ExecContext(ctx, `UPDATE sections SET sold = sold + ? WHERE event_id = ? AND section_id = ?`,
-			d, eventID, sec); err != nil {
+		// A return decrements the row its sale created; an upsert cannot be used for it,
+		// since PostgreSQL checks the negative proposed row against the CHECK first.
+		q := `INSERT INTO section_sold_shards (event_id, section_id, shard, sold)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (event_id, section_id, shard) DO UPDATE SET sold = section_sold_shards.sold + EXCLUDED.sold`
+		args := []any{eventID, sec, shard, d}
+		if d < 0 {
+			q = `UPDATE section_sold_shards SET sold = sold + ? WHERE event_id = ? AND section_id = ? AND shard = ?`
+			args = []any{d, eventID, sec, shard}
+		}
+		res, err := db.ExecContext(ctx, q, args...)
+		if err != nil {
 			return nil, fmt.Errorf("adjust sold of section %s: %w", sec, err)
 		}
+		if n, _ := res.RowsAffected(); n == 0 && d < 0 {
+			// Sold before the counters were sharded: its count sits in shard 0 (see the
+			// migration), or wherever there is enough of it.
+			if _, err := db.ExecContext(ctx, `UPDATE section_sold_shards SET sold = sold + ?
+				WHERE (event_id, section_id, shard) = (SELECT event_id, section_id, shard FROM section_sold_shards
+					WHERE event_id = ? AND section_id = ? AND sold >= ? ORDER BY sold DESC LIMIT 1)`,
+				d, eventID, sec, -d); err != nil {
+				return nil, fmt.Errorf("adjust sold of section %s: %w", sec, err)
+			}
+		}
 	}
-	var secs []sectionRow
-	if err := db.NewSelect().Model(&secs).Where("event_id = ?", eventID).Order("position").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("section counts of %s: %w", eventID, err)
+	secs, err := s.sectionsWithSold(ctx, db, eventID)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]domain.SectionCount, len(secs))
 	for i, sr := range secs {
 		out[i] = domain.SectionCount{SectionID: sr.SectionID, Capacity: sr.Capacity, Sold: sr.Sold}
 	}
 	return out, nil
+}
+
+// sectionsWithSold loads an event's sections in layout order with their summed counters.
+func (s *Store) sectionsWithSold(ctx context.Context, db bun.IDB, eventID uuid.UUID) ([]sectionRow, error) {
+	var secs []sectionRow
+	err := db.NewSelect().Model(&secs).
+		ColumnExpr("section_row.*").
+		ColumnExpr(`(SELECT COALESCE(sum(x.sold), 0) FROM section_sold_shards AS x
+			WHERE x.event_id = section_row.event_id AND x.section_id = section_row.section_id) AS sold`).
+		Where("section_row.event_id = ?", eventID).Order("section_row.position").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sections of %s: %w", eventID, err)
+	}
+	return secs, nil
 }
 
 type commitRow struct {
@@ -380,6 +428,7 @@ type ReturnedSeat struct {
 	SeatID    string    `bun:"seat_id"`
 	SectionID string    `bun:"section_id"`
 	Status    string    `bun:"status"`
+	Price     int64     `bun:"price"`
 }
 
 // ReturnBookingSeats flips a booking's SOLD seats back to AVAILABLE (CLOSED when the event
@@ -391,7 +440,7 @@ func (s *Store) ReturnBookingSeats(ctx context.Context, db bun.IDB, bookingID uu
 			booking_id = NULL, version = s.version + 1, updated_at = now()
 		FROM events AS e
 		WHERE e.id = s.event_id AND s.booking_id = ? AND s.status = 'SOLD'
-		RETURNING s.event_id, s.seat_id, s.section_id, s.status`, bookingID).Scan(ctx, &out)
+		RETURNING s.event_id, s.seat_id, s.section_id, s.status, s.price`, bookingID).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("return seats of booking %s: %w", bookingID, err)
 	}

@@ -79,4 +79,3 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
-

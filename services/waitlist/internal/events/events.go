@@ -25,6 +25,12 @@ const Group = "waitlist-notifier"
 // Topics are what the waitlist consumes.
 var Topics = []string{contracts.TopicIdentityUsers, contracts.TopicCatalogEvents, contracts.TopicInventorySeats, contracts.TopicBookingBookings}
 
+// Types are the event types Handle acts on; the runner acknowledges the rest (hold.created
+// and seats.sold, the bulk of a rush) without a transaction.
+var Types = []string{contracts.TypeUserRegistered, contracts.TypeEventPublished, contracts.TypeEventUpdated,
+	contracts.TypeEventCancelled, contracts.TypeSeatsReleased, contracts.TypeHoldExpired, contracts.TypeHoldReleased,
+	contracts.TypeBookingConfirmed, contracts.TypeBookingCancelled}
+
 // Handlers maps consumed events to use cases.
 type Handlers struct {
 	App *app.Service

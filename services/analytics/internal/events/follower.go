@@ -1,0 +1,114 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/kafka"
+
+	"evently.dev/services/analytics/internal/domain"
+	"evently.dev/services/analytics/internal/store"
+)
+
+// Follower keeps a serving replica consuming into the serving generation. It runs the
+// foundation's consumer runner under that generation's group and, when a rebuild switches
+// the generation, stops it and starts the new generation's group, which continues from
+// where the rebuild left off.
+type Follower struct {
+	Store *store.Store
+	Kafka kafka.Config
+	// GroupBase is the logical group name before "-g<N>"; the runner adds the topic prefix.
+	GroupBase string
+	// Poll is how often the generation row is checked.
+	Poll time.Duration
+	Log  *slog.Logger
+}
+
+// Run follows the serving generation until ctx ends.
+func (f *Follower) Run(ctx context.Context) error {
+	for {
+		g, err := f.Store.CurrentGeneration(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			f.Log.WarnContext(ctx, "analytics: cannot read generation, retrying", "error", err)
+			if !sleep(ctx, f.Poll) {
+				return nil
+			}
+			continue
+		}
+		loc, err := domain.LoadZone(g.Timezone)
+		if err != nil {
+			return err
+		}
+		if g.Serving > 1 {
+			if err := f.Store.DropBefore(ctx, g.Serving, f.group); err != nil {
+				f.Log.WarnContext(ctx, "analytics: drop old generations", "error", err)
+			}
+		}
+		switched, err := f.consume(ctx, g.Serving, loc)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !switched {
+			return err
+		}
+	}
+}
+
+func (f *Follower) group(gen int) string { return domain.GroupName(f.GroupBase, gen) }
+
+// consume runs gen's consumer until the serving generation changes (true), ctx ends, or
+// the runner fails (false with its error).
+func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bool, error) {
+	r, err := consumer.New(f.Kafka, f.Store.DB(), consumer.Options{Group: f.group(gen), Topics: Topics,
+		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Logger: f.Log})
+	if err != nil {
+		return false, err
+	}
+	f.Log.InfoContext(ctx, "analytics: consuming", "generation", gen, "group", f.group(gen), "timezone", loc.String())
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(cctx) }()
+	t := time.NewTicker(f.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cancel()
+			<-done
+			return false, nil
+		case err := <-done:
+			if err == nil {
+				err = errors.New("consumer stopped")
+			}
+			return false, fmt.Errorf("analytics consumer generation %d: %w", gen, err)
+		case <-t.C:
+			g, err := f.Store.CurrentGeneration(ctx)
+			if err != nil || g.Serving == gen {
+				continue
+			}
+			f.Log.InfoContext(ctx, "analytics: generation switched", "from", gen, "to", g.Serving)
+			cancel()
+			<-done
+			return true, nil
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,165 @@
+// Package events turns the catalog, inventory, booking and waitlist topics into analytics'
+// read models: the consumer handler, the follower that keeps a serving replica on the
+// current generation, and the catch-up check a rebuild uses.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka"
+
+	"evently.dev/services/analytics/internal/store"
+)
+
+// Topics are what analytics consumes.
+var Topics = []string{contracts.TopicCatalogEvents, contracts.TopicInventorySeats, contracts.TopicBookingBookings,
+	contracts.TopicWaitlist}
+
+// Handler applies one event to the projector's generation inside the runner's transaction.
+// Types analytics does not read (policy.updated, future types) are accepted and ignored;
+// a payload that cannot be decoded or lacks its show id is dead-lettered.
+func Handler(p store.Projector, log *slog.Logger) consumer.Handler {
+	return func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+		return apply(ctx, tx, p, log, e)
+	}
+}
+
+func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, e kafka.Event) error {
+	switch e.Type {
+	case contracts.TypeEventPublished:
+		var d contracts.EventPublished
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.EventPublished(ctx, tx, d)
+	case contracts.TypeEventUpdated:
+		var d contracts.EventUpdated
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.EventUpdated(ctx, tx, d)
+	case contracts.TypeEventCancelled:
+		var d contracts.EventCancelled
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		d.CancelledAt = at(d.CancelledAt, e)
+		return p.EventCancelled(ctx, tx, d)
+	case contracts.TypeHoldCreated:
+		var d contracts.HoldCreated
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.HoldCreated(ctx, tx, d, at(d.CreatedAt, e))
+	case contracts.TypeHoldReleased:
+		var d contracts.HoldReleased
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.HoldEnded(ctx, tx, d.HoldID, d.EventID, store.HoldReleased)
+	case contracts.TypeHoldExpired:
+		var d contracts.HoldExpired
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.HoldEnded(ctx, tx, d.HoldID, d.EventID, store.HoldExpired)
+	case contracts.TypeSeatsSold:
+		var d contracts.SeatsSold
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.SeatsSold(ctx, tx, d)
+	case contracts.TypeSeatsReleased:
+		var d contracts.SeatsReleased
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.SeatsReleased(ctx, tx, d)
+	case contracts.TypeBookingConfirmed:
+		var d contracts.BookingConfirmed
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		if d.BookingID == "" || d.Currency == "" {
+			return consumer.Permanent(fmt.Errorf("%s %s: booking_id and currency are required", e.Type, e.ID))
+		}
+		return p.BookingConfirmed(ctx, tx, d, at(d.ConfirmedAt, e))
+	case contracts.TypeBookingCancelled:
+		var d contracts.BookingCancelled
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		known, err := p.BookingCancelled(ctx, tx, d, at(d.CancelledAt, e))
+		if err == nil && !known {
+			log.WarnContext(ctx, "cancellation of a booking never confirmed here; not counted",
+				"booking_id", d.BookingID, "event_id", d.EventID, "ce_id", e.ID)
+		}
+		return err
+	case contracts.TypeWaitlistJoined:
+		var d contracts.WaitlistJoined
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryWaiting, "waitlist_joined")
+	case contracts.TypeWaitlistOffered:
+		var d contracts.WaitlistOffered
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryOffered, "offers_made")
+	case contracts.TypeWaitlistConverted:
+		var d contracts.WaitlistConverted
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryConverted, "offers_converted")
+	case contracts.TypeWaitlistExpired:
+		var d contracts.WaitlistExpired
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryExpired, "offers_expired")
+	case contracts.TypeWaitlistLeft:
+		var d contracts.WaitlistLeft
+		if err := decode(e, &d, &d.EventID); err != nil {
+			return err
+		}
+		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryLeft, "waitlist_left")
+	default:
+		return nil
+	}
+}
+
+// decode unmarshals the payload and checks the show id, which every read model is keyed
+// by; either failing is permanent, so the message is parked instead of blocking its partition.
+func decode(e kafka.Event, dst any, eventID *string) error {
+	if err := json.Unmarshal(e.Data, dst); err != nil {
+		return consumer.Permanent(fmt.Errorf("%s %s: decode payload: %w", e.Type, e.ID, err))
+	}
+	id, err := uuid.Parse(*eventID)
+	if err != nil {
+		return consumer.Permanent(fmt.Errorf("%s %s: event_id %q is not a UUID", e.Type, e.ID, *eventID))
+	}
+	*eventID = id.String()
+	return nil
+}
+
+// at is the fact's own time, or the envelope's ce_time when the payload lacks it.
+func at(t time.Time, e kafka.Event) time.Time {
+	if t.IsZero() {
+		t = e.Time
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC()
+}

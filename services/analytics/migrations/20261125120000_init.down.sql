@@ -1,0 +1,12 @@
+DROP TABLE IF EXISTS waitlist_entries;
+DROP TABLE IF EXISTS bookings;
+DROP TABLE IF EXISTS holds;
+DROP TABLE IF EXISTS live_minutes;
+DROP TABLE IF EXISTS daily;
+DROP TABLE IF EXISTS event_monthly;
+DROP TABLE IF EXISTS event_daily;
+DROP TABLE IF EXISTS event_hourly;
+DROP TABLE IF EXISTS event_sections;
+DROP TABLE IF EXISTS event_sales;
+DROP TABLE IF EXISTS events;
+DROP TABLE IF EXISTS generation;

@@ -25,10 +25,11 @@ type Config struct {
 	Partitions int32 `envconfig:"KAFKA_PARTITIONS" default:"6"`
 	// ReplicationFactor of created topics; 1 suits a single local broker, 3 production.
 	ReplicationFactor int16 `envconfig:"KAFKA_REPLICATION_FACTOR" default:"1"`
-	// RetentionMS is retention.ms of created topics. It defaults to 30 days, explicitly:
-	// analytics rebuilds its read models by replaying topics from the beginning, so
-	// history must outlive a broker's default. -1 keeps messages forever.
-	RetentionMS int64 `envconfig:"KAFKA_RETENTION_MS" default:"2592000000"`
+	// RetentionMS is retention.ms of created topics. It defaults to -1 (keep forever),
+	// explicitly: analytics rebuilds its read models by replaying topics from the
+	// beginning, and a rebuild equals live consumption only while the whole history is
+	// there. Ticket sales are small (about a kilobyte per booking event).
+	RetentionMS int64 `envconfig:"KAFKA_RETENTION_MS" default:"-1"`
 	// DialTimeout bounds connecting to a broker, so an unreachable one fails fast and the
 	// caller's retry loop (outbox relay, consumer runner) takes over.
 	DialTimeout time.Duration `envconfig:"KAFKA_DIAL_TIMEOUT" default:"5s"`
@@ -49,7 +50,7 @@ const (
 	DefaultClientID          = "evently"
 	DefaultPartitions        = 6
 	DefaultReplicationFactor = 1
-	DefaultRetentionMS       = int64(30 * 24 * time.Hour / time.Millisecond)
+	DefaultRetentionMS       = int64(-1)
 	DefaultDialTimeout       = 5 * time.Second
 	DefaultSessionTimeout    = 10 * time.Second
 	DefaultHeartbeatInterval = 1 * time.Second

@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/kelseyhightower/envconfig"
@@ -26,8 +25,8 @@ func TestConfigFromEnvironment(t *testing.T) {
 	if cfg.Partitions != 6 || cfg.ReplicationFactor != 1 || cfg.RetentionMS != kafka.DefaultRetentionMS {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
-	if cfg.RetentionMS != 30*24*time.Hour.Milliseconds() {
-		t.Fatalf("retention %d ms is not 30 days", cfg.RetentionMS)
+	if cfg.RetentionMS != -1 {
+		t.Fatalf("retention %d ms: history must be kept for replays", cfg.RetentionMS)
 	}
 	// envconfig's defaults and WithDefaults (for Config literals) must agree.
 	d := kafka.Config{}.WithDefaults()

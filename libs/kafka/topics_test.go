@@ -84,7 +84,7 @@ func TestIntegrationDefaultRetentionIsExplicit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Value != "2592000000" || entries[0].Default {
-		t.Fatalf("retention.ms = %+v, want an explicit 30 days", entries)
+	if len(entries) != 1 || entries[0].Value != "-1" || entries[0].Default {
+		t.Fatalf("retention.ms = %+v, want an explicit -1 (keep forever)", entries)
 	}
 }

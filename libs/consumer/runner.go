@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/retry"
 )
 
 // Headers the runner adds to a dead-lettered message, beside the original ones, so an
@@ -174,9 +175,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	for failures := 1; group == nil; failures++ {
 		group, err = sarama.NewConsumerGroup(r.cfg.Brokers, r.cfg.Topic(r.opts.Group), sc)
 		if err != nil {
-			wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+			wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 			r.log.WarnContext(ctx, "consumer cannot reach kafka", "error", err, "retry_in", wait)
-			if !sleep(ctx, wait) {
+			if !retry.Sleep(ctx, wait) {
 				return nil
 			}
 		}
@@ -207,9 +208,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			continue // a rebalance ended the session: join the next one
 		}
 		failures++
-		wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+		wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 		r.log.WarnContext(ctx, "consumer session failed", "error", err, "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return nil
 		}
 	}
@@ -295,12 +296,12 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage) bool {
 			span.SetStatus(codes.Error, err.Error())
 			return r.deadLetter(ctx, msg, fmt.Errorf("after %d attempts: %w", attempt, err))
 		}
-		wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
+		wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
 		r.log.WarnContext(ctx, "event handler failed, retrying", "topic", msg.Topic,
 			"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "attempt", attempt,
 			"retry_in", wait, "error", err)
 		r.count(ctx, msg.Topic, "retried")
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return false
 		}
 	}
@@ -372,10 +373,10 @@ func (r *Runner) deadLetter(ctx context.Context, msg *sarama.ConsumerMessage, ca
 			r.count(ctx, msg.Topic, "dead_lettered")
 			return true
 		}
-		wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
+		wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
 		r.log.ErrorContext(ctx, "dead-letter publish failed", "dlq", dl.Topic, "offset", msg.Offset,
 			"error", err, "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return false
 		}
 	}
@@ -411,25 +412,4 @@ func (r *Runner) count(ctx context.Context, topic, outcome string) {
 		attribute.String("group", r.opts.Group),
 		attribute.String("topic", topic),
 		attribute.String("outcome", outcome)))
-}
-
-// backoff doubles from lo with each failure, capped at hi.
-func backoff(lo, hi time.Duration, failures int) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
-}
-
-// sleep waits d and reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

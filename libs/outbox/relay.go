@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/retry"
 )
 
 // lockClass is the first key of the relay's two-key advisory lock; the second is a hash of
@@ -167,10 +168,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		} else {
 			standingBy = false
 			failures++
-			wait = backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 			r.log.WarnContext(ctx, "outbox relay interrupted", "error", err, "retry_in", wait)
 		}
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return nil
 		}
 	}
@@ -222,9 +223,9 @@ func (r *Relay) lead(ctx context.Context) error {
 				return err
 			}
 			failures++
-			wait := backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+			wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 			r.log.WarnContext(ctx, "outbox publish failed", "error", err, "retry_in", wait)
-			if !sleep(ctx, wait) {
+			if !retry.Sleep(ctx, wait) {
 				return nil
 			}
 			continue
@@ -262,7 +263,7 @@ func (r *Relay) listen(ctx context.Context, conn bun.Conn, channel string) bool 
 // wait returns after a notification, after PollInterval, or when ctx is done.
 func (r *Relay) wait(ctx context.Context, conn bun.Conn, listening bool) error {
 	if !listening {
-		sleep(ctx, r.opts.PollInterval)
+		retry.Sleep(ctx, r.opts.PollInterval)
 		return nil
 	}
 	return conn.Raw(func(dc any) error {
@@ -514,25 +515,4 @@ func (r *Relay) registerMetrics() (func(), error) {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
 	return func() { _ = reg.Unregister() }, nil
-}
-
-// backoff doubles from lo with each failure, capped at hi.
-func backoff(lo, hi time.Duration, failures int) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
-}
-
-// sleep waits d and reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

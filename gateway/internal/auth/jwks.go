@@ -44,6 +44,7 @@ type JWKS struct {
 
 	keys      atomic.Pointer[map[string]PublicKey]
 	fetchedAt atomic.Int64 // unix nanos of the last successful fetch
+	loaded    atomic.Bool  // a fetch returned at least one key
 
 	fetchMu     sync.Mutex
 	lastAttempt time.Time
@@ -77,11 +78,14 @@ func NewJWKS(o JWKSOptions) *JWKS {
 // the gateway), then keeps them fresh until ctx ends.
 func (j *JWKS) Start(ctx context.Context) {
 	for ctx.Err() == nil {
-		if err := j.fetch(ctx); err == nil {
+		err := j.fetch(ctx)
+		if err == nil && j.loaded.Load() {
 			break
-		} else {
-			j.log.Warn("jwks not loaded yet; retrying", "url", j.url, "error", err)
 		}
+		if err == nil {
+			err = errors.New("the key set is empty")
+		}
+		j.log.Warn("jwks not loaded yet; retrying", "url", j.url, "error", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -118,9 +122,10 @@ func (j *JWKS) Key(ctx context.Context, kid string) (PublicKey, error) {
 	return PublicKey{}, ErrUnknownKey
 }
 
-// fetchIfAllowed refetches unless one was attempted within the bound. Until the first
-// success the bound is one second, so a gateway that started before identity recovers fast.
-// It reports whether the cache may have changed.
+// fetchIfAllowed refetches unless one was attempted within the bound. Until a key set
+// with keys has arrived the bound is 100 ms: with no keys every request fails anyway, and a
+// gateway that started before identity (or before identity made its first key) must
+// recover at once, not after minInterval. It reports whether the cache may have changed.
 func (j *JWKS) fetchIfAllowed(ctx context.Context) bool {
 	before := j.fetchedAt.Load()
 	j.fetchMu.Lock()
@@ -129,8 +134,8 @@ func (j *JWKS) fetchIfAllowed(ctx context.Context) bool {
 		return true // someone else refreshed while we waited
 	}
 	bound := j.minInterval
-	if before == 0 && bound > time.Second {
-		bound = time.Second
+	if !j.loaded.Load() && bound > 100*time.Millisecond {
+		bound = 100 * time.Millisecond
 	}
 	if time.Since(j.lastAttempt) < bound {
 		return false
@@ -170,8 +175,14 @@ func (j *JWKS) fetchLocked(ctx context.Context) error {
 	}
 	j.keys.Store(&keys)
 	j.fetchedAt.Store(time.Now().UnixNano())
+	if len(keys) > 0 {
+		j.loaded.Store(true)
+	}
 	return nil
 }
+
+// Loaded reports whether verification keys are in hand; the gateway is not ready before.
+func (j *JWKS) Loaded() bool { return j.loaded.Load() }
 
 type jwk struct {
 	Kty string `json:"kty"`

@@ -80,3 +80,33 @@ func TestJWKSPicksUpRotatedKey(t *testing.T) {
 		t.Fatalf("rotated key not fetched: %v", err)
 	}
 }
+
+// A gateway that loaded an empty key set (identity up, no key made yet) must not wait
+// MinInterval once the first key appears: every signed-in request would be refused.
+func TestJWKSRecoversQuicklyFromAnEmptyKeySet(t *testing.T) {
+	var kids atomic.Value
+	kids.Store([]string{})
+	srv, _ := jwksServer(t, &kids)
+	j := NewJWKS(JWKSOptions{URL: srv.URL, MinInterval: time.Hour})
+	ctx := context.Background()
+	if _, err := j.Key(ctx, "k1"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("empty set: %v", err)
+	}
+	if j.Loaded() {
+		t.Fatal("an empty key set must not count as loaded")
+	}
+	kids.Store([]string{"k1"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := j.Key(ctx, "k1"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first real key was not picked up: the hour-long MinInterval applied to an empty set")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !j.Loaded() {
+		t.Fatal("Loaded must report true once a key arrived")
+	}
+}

@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -82,6 +83,14 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		g.JWKS = auth.NewJWKS(auth.JWKSOptions{URL: cfg.JWKS(), RefreshInterval: cfg.Auth.JWKSRefreshInterval,
 			MinInterval: cfg.Auth.JWKSMinRefreshInterval, Logger: d.Log})
 		keys = g.JWKS
+		jwks := g.JWKS
+		// Without verification keys every signed-in request would be refused: not ready.
+		srv.AddCheck("jwks", func(context.Context) error {
+			if !jwks.Loaded() {
+				return errors.New("verification keys not loaded from identity yet")
+			}
+			return nil
+		})
 	}
 	verifier := &auth.Verifier{Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: cfg.Auth.Leeway,
 		Cache: auth.NewVerifiedCache(cfg.Auth.VerifyCacheSize)}
@@ -101,11 +110,15 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 			}
 			services[name] = map[string]string{"status": st, "detail": r, "url": upstreams[name]}
 		}
+		self := "ok"
+		if g.JWKS != nil && !g.JWKS.Loaded() {
+			self, ok = "verification keys not loaded from identity yet", false
+		}
 		status, code := "ok", http.StatusOK
 		if !ok {
 			status, code = "degraded", http.StatusServiceUnavailable
 		}
-		return c.JSON(code, map[string]any{"status": status, "gateway": "ok", "services": services})
+		return c.JSON(code, map[string]any{"status": status, "gateway": self, "services": services})
 	})
 	if err := docs.Register(e, d.Version, func(msg string, args ...any) { d.Log.Warn(msg, args...) }); err != nil {
 		return nil, err

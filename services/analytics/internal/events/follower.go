@@ -9,6 +9,7 @@ import (
 
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/retry"
 
 	"evently.dev/services/analytics/internal/domain"
 	"evently.dev/services/analytics/internal/store"
@@ -37,7 +38,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				return nil
 			}
 			f.Log.WarnContext(ctx, "analytics: cannot read generation, retrying", "error", err)
-			if !sleep(ctx, f.Poll) {
+			if !retry.Sleep(ctx, f.Poll) {
 				return nil
 			}
 			continue
@@ -99,16 +100,5 @@ func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bo
 			<-done
 			return true, nil
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

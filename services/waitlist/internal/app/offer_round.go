@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/retry"
 
 	"evently.dev/services/waitlist/internal/domain"
 	"evently.dev/services/waitlist/internal/mail"
@@ -179,20 +180,11 @@ func (s *Service) RoundsOnce(ctx context.Context) error {
 			}
 			continue
 		}
-		wait := backoff(time.Second, s.Opts.RoundMaxBackoff, req.Attempts+1)
+		wait := retry.Backoff(time.Second, s.Opts.RoundMaxBackoff, req.Attempts+1)
 		s.Log.WarnContext(ctx, "offer round failed, retrying", "event_id", req.EventID, "retry_in", wait, "error", err)
 		if err := s.Store.RetryRound(ctx, req.EventID, req.Version, s.Now().Add(wait), err.Error()); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// backoff doubles from lo with each failure, capped at hi.
-func backoff(lo, hi time.Duration, failures int) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
 }

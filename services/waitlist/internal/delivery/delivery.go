@@ -12,6 +12,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/retry"
+
 	"evently.dev/services/waitlist/internal/mail"
 	"evently.dev/services/waitlist/internal/store"
 )
@@ -130,7 +132,7 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 func (s *Sender) failed(ctx context.Context, tx bun.Tx, n store.PendingNotification, cause string) error {
 	attempts := n.Attempts + 1
 	final := attempts >= s.Opts.MaxAttempts
-	wait := backoff(s.Opts.MinBackoff, s.Opts.MaxBackoff, attempts)
+	wait := retry.Backoff(s.Opts.MinBackoff, s.Opts.MaxBackoff, attempts)
 	if final {
 		s.Log.ErrorContext(ctx, "notification failed for good", "notification_id", n.ID, "kind", n.Kind, "attempts", attempts, "error", cause)
 	} else {
@@ -138,13 +140,4 @@ func (s *Sender) failed(ctx context.Context, tx bun.Tx, n store.PendingNotificat
 			"attempts", attempts, "retry_in", wait, "error", cause)
 	}
 	return store.MarkAttemptFailed(ctx, tx, n.ID, cause, time.Now().Add(wait), final)
-}
-
-// backoff doubles from lo with each failure, capped at hi.
-func backoff(lo, hi time.Duration, failures int) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
 }

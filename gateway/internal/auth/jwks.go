@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -48,7 +47,6 @@ type JWKS struct {
 
 	fetchMu     sync.Mutex
 	lastAttempt time.Time
-	bgRunning   atomic.Bool
 }
 
 // JWKSOptions configure NewJWKS.
@@ -220,8 +218,9 @@ func ParseJWKS(b []byte) (map[string]PublicKey, error) {
 			if err != nil || len(x) != 32 || len(y) != 32 {
 				continue
 			}
-			pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-			if !pub.Curve.IsOnCurve(pub.X, pub.Y) { //nolint:staticcheck // validating untrusted input
+			// ParseUncompressedPublicKey rejects points not on the curve: untrusted input.
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil {
 				continue
 			}
 			out[k.Kid] = PublicKey{Alg: AlgES256, Key: pub}

@@ -34,7 +34,7 @@ lint: ## gofmt, go vet and golangci-lint (when installed)
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 	@if command -v golangci-lint >/dev/null; then \
 		for m in $(MODULES); do (cd $$m && golangci-lint run --config $(CURDIR)/.golangci.yml ./...) || exit 1; done; \
-	else echo "golangci-lint not installed: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2"; fi
+	else echo "golangci-lint not installed: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"; fi
 
 fmt: ## format every Go file
 	@gofmt -w $(MODULES)

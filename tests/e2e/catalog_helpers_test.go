@@ -99,20 +99,3 @@ func setCancellationPolicy(t testing.TB, adminTok, eventID string, body map[stri
 	t.Helper()
 	return expect(t, call(t, "POST", "/api/v1/admin/events/"+eventID+"/cancellation-policy", adminTok, body), 201).JSON(t)
 }
-
-// waitBookedCount polls GET /events/{id} until booked_count (kept by catalog from
-// inventory's seat events) equals want.
-func waitBookedCount(t testing.TB, eventID string, want int) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ev := expect(t, call(t, "GET", "/api/v1/events/"+eventID, "", nil), 200).JSON(t)
-		if int(ev["booked_count"].(float64)) == want {
-			return ev
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("booked_count of %s is %v, want %d", eventID, ev["booked_count"], want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

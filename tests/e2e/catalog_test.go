@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func waitCatalogOutboxSent(t *testing.T, eventID, typ string) []byte {
 			}
 			return payload
 		}
-		if err != nil && err != pgx.ErrNoRows {
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) {

@@ -35,7 +35,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		g, err := f.Store.CurrentGeneration(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // ctx ended (shutdown): the read failed because of it, which is a clean stop
 			}
 			f.Log.WarnContext(ctx, "analytics: cannot read generation, retrying", "error", err)
 			if !retry.Sleep(ctx, f.Poll) {
@@ -54,7 +54,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		}
 		switched, err := f.consume(ctx, g.Serving, loc)
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // ctx ended (shutdown): a clean stop, whatever the consumer reported
 		}
 		if !switched {
 			return err
@@ -83,7 +83,7 @@ func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bo
 		select {
 		case <-ctx.Done():
 			cancel()
-			<-done
+			<-done //nolint:errcheck // only waits for the runner to stop; it was cancelled with ctx, so its result says nothing new
 			return false, nil
 		case err := <-done:
 			if err == nil {
@@ -97,7 +97,7 @@ func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bo
 			}
 			f.Log.InfoContext(ctx, "analytics: generation switched", "from", gen, "to", g.Serving)
 			cancel()
-			<-done
+			<-done //nolint:errcheck // only waits for the old generation's runner to stop; we cancelled it on purpose
 			return true, nil
 		}
 	}

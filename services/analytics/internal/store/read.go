@@ -300,7 +300,7 @@ func (s *Store) Popular(ctx context.Context, gen int, by domain.PopularBy, curre
 		out[i].Sales = []domain.Sales{}
 	}
 	srows, err := s.db.QueryContext(ctx, `SELECT event_id::text, currency, `+salesSums+` FROM event_sales
-		WHERE gen = ? AND event_id IN (?) GROUP BY 1, 2 ORDER BY 1, 2`, gen, bun.In(ids))
+		WHERE gen = ? AND event_id IN (?) GROUP BY 1, 2 ORDER BY 1, 2`, gen, bun.List(ids))
 	if err != nil {
 		return nil, fmt.Errorf("popular sales: %w", err)
 	}

@@ -120,7 +120,7 @@ func (s *Store) DropBefore(ctx context.Context, serving int, groupOf func(int) s
 		groups = append(groups, groupOf(g))
 	}
 	if len(groups) > 0 {
-		if _, err := s.db.ExecContext(ctx, "DELETE FROM inbox WHERE consumer IN (?)", bun.In(groups)); err != nil {
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM inbox WHERE consumer IN (?)", bun.List(groups)); err != nil {
 			return fmt.Errorf("drop old inbox rows: %w", err)
 		}
 	}

@@ -166,7 +166,7 @@ func run() error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("event never went on sale: %d %v", st, err)
+			return fmt.Errorf("event never went on sale: %d %w", st, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -34,7 +34,7 @@ func (s *Service) GetCancellation(ctx context.Context, caller assertion.Identity
 	if err != nil {
 		return domain.Cancellation{}, err
 	}
-	if !ok || !(caller.IsAdmin() || c.UserID == caller.UserID) {
+	if !ok || (!caller.IsAdmin() && c.UserID != caller.UserID) {
 		return domain.Cancellation{}, domain.ErrCancellationNotFound
 	}
 	return c, nil

@@ -146,7 +146,7 @@ func (q queries) hydrate(ctx context.Context, rows []eventRow) ([]domain.Event, 
 		ids[i] = r.ID
 	}
 	var ss []eventSectionRow
-	if err := q.db.NewSelect().Model(&ss).Where("event_id IN (?)", bun.In(ids)).
+	if err := q.db.NewSelect().Model(&ss).Where("event_id IN (?)", bun.List(ids)).
 		Order("event_id", "position").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load event sections: %w", err)
 	}
@@ -159,7 +159,7 @@ func (q queries) hydrate(ctx context.Context, rows []eventRow) ([]domain.Event, 
 		Slug    string    `bun:"slug"`
 	}
 	if err := q.db.NewRaw(`SELECT et.event_id, t.slug FROM event_tags et JOIN tags t ON t.id = et.tag_id
-		WHERE et.event_id IN (?) ORDER BY t.slug`, bun.In(ids)).Scan(ctx, &tagRows); err != nil {
+		WHERE et.event_id IN (?) ORDER BY t.slug`, bun.List(ids)).Scan(ctx, &tagRows); err != nil {
 		return nil, fmt.Errorf("load event tags: %w", err)
 	}
 	tags := map[uuid.UUID][]string{}
@@ -187,7 +187,7 @@ func (q queries) ListEvents(ctx context.Context, f domain.Filter) ([]domain.Even
 	var rows []eventRow
 	sel := q.db.NewSelect().Model(&rows)
 	if len(f.Statuses) > 0 {
-		sel = sel.Where("e.status IN (?)", bun.In(f.Statuses))
+		sel = sel.Where("e.status IN (?)", bun.List(f.Statuses))
 	}
 	if terms := domain.SearchTerms(f.Q); len(terms) > 0 {
 		parts := make([]string, len(terms))
@@ -203,7 +203,7 @@ func (q queries) ListEvents(ctx context.Context, f domain.Filter) ([]domain.Even
 	}
 	if len(f.Tags) > 0 {
 		sel = sel.Where(`EXISTS (SELECT 1 FROM event_tags et JOIN tags t ON t.id = et.tag_id
-			WHERE et.event_id = e.id AND t.slug IN (?))`, bun.In(f.Tags))
+			WHERE et.event_id = e.id AND t.slug IN (?))`, bun.List(f.Tags))
 	}
 	if f.TemplateID != nil {
 		sel = sel.Where("e.venue_template_id = ?", *f.TemplateID)
@@ -293,7 +293,7 @@ func (t *txStore) setTags(ctx context.Context, eventID uuid.UUID, slugs []string
 		return fmt.Errorf("create tags: %w", err)
 	}
 	if _, err := t.tx.NewRaw(`INSERT INTO event_tags (event_id, tag_id) SELECT ?, id FROM tags WHERE slug IN (?)`,
-		eventID, bun.In(slugs)).Exec(ctx); err != nil {
+		eventID, bun.List(slugs)).Exec(ctx); err != nil {
 		return fmt.Errorf("tag event: %w", err)
 	}
 	return nil

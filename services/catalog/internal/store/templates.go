@@ -82,7 +82,7 @@ func (q queries) sectionsOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 		return out, nil
 	}
 	var rows []sectionRow
-	if err := q.db.NewSelect().Model(&rows).Where("template_id IN (?)", bun.In(ids)).
+	if err := q.db.NewSelect().Model(&rows).Where("template_id IN (?)", bun.List(ids)).
 		Order("template_id", "position").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load template sections: %w", err)
 	}

@@ -289,7 +289,7 @@ func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string,
 // many rows changed; the caller rolls back unless that equals len(seatIDs).
 func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {
 	res, err := db.ExecContext(ctx, `UPDATE seats SET status = 'SOLD', booking_id = ?, version = version + 1, updated_at = now()
-		WHERE event_id = ? AND seat_id IN (?) AND status = 'AVAILABLE'`, bookingID, eventID, bun.In(seatIDs))
+		WHERE event_id = ? AND seat_id IN (?) AND status = 'AVAILABLE'`, bookingID, eventID, bun.List(seatIDs))
 	if err != nil {
 		return 0, fmt.Errorf("sell seats of %s: %w", eventID, err)
 	}
@@ -301,7 +301,7 @@ func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uu
 func (s *Store) UnsellableSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, seatIDs []string) ([]string, error) {
 	var ids []string
 	err := db.NewSelect().Table("seats").Column("seat_id").
-		Where("event_id = ? AND seat_id IN (?) AND status <> 'AVAILABLE'", eventID, bun.In(seatIDs)).
+		Where("event_id = ? AND seat_id IN (?) AND status <> 'AVAILABLE'", eventID, bun.List(seatIDs)).
 		Order("seat_id").Scan(ctx, &ids)
 	return ids, err
 }

@@ -141,8 +141,8 @@ func (s *Service) HoldReleased(ctx context.Context, r domain.Repository, p contr
 }
 
 func (s *Service) endOffer(ctx context.Context, r domain.Repository, holdID string, to domain.Status, reason string, at time.Time) error {
-	hid, err := uuid.Parse(holdID)
-	if err != nil {
+	hid, valid := parseID(holdID)
+	if !valid {
 		return nil // not one of ours: offer holds have UUID ids
 	}
 	e, err := r.EntryByHold(ctx, hid)
@@ -172,9 +172,9 @@ func (s *Service) endOffer(ctx context.Context, r domain.Repository, holdID stri
 
 // wake requests an offer round when someone waits for the event.
 func (s *Service) wake(ctx context.Context, r domain.Repository, event, why string) error {
-	id, err := uuid.Parse(event)
-	if err != nil {
-		return nil
+	id, valid := parseID(event)
+	if !valid {
+		return nil // not a UUID, so no entry can be waiting for it
 	}
 	waiting, err := r.HasWaiting(ctx, id)
 	if err != nil || !waiting {
@@ -198,9 +198,9 @@ func (s *Service) BookingConfirmed(ctx context.Context, r domain.Repository, p c
 	if err := notify(ctx, r, mail.KindBookingConfirmed, p.BookingID, p.UserID, eventID, d); err != nil {
 		return err
 	}
-	hid, err := uuid.Parse(p.HoldID)
-	if err != nil {
-		return nil
+	hid, valid := parseID(p.HoldID)
+	if !valid {
+		return nil // not one of ours: offer holds have UUID ids
 	}
 	e, err := r.EntryByHold(ctx, hid)
 	if isNotFound(err) {
@@ -244,4 +244,11 @@ func (s *Service) BookingCancelled(ctx context.Context, r domain.Repository, p c
 	d := mail.Data{BookingRef: p.BookingRef, Total: domain.FormatMoney(p.TotalAmount, p.Currency),
 		Refund: domain.FormatMoney(p.RefundAmount, p.Currency), Fee: domain.FormatMoney(p.CancellationFee, p.Currency), Reason: reason}
 	return notify(ctx, r, mail.KindBookingCancelled, p.BookingID, p.UserID, eventID, d)
+}
+
+// parseID parses an id another service sent and reports false when it is not a UUID:
+// the waitlist keys everything by UUID, so such an id names nothing of ours.
+func parseID(s string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(s)
+	return id, err == nil
 }

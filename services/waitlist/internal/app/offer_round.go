@@ -172,7 +172,7 @@ func (s *Service) RoundsOnce(ctx context.Context) error {
 	for _, req := range due {
 		_, err := s.OfferToNextInLine(ctx, req.EventID)
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // shutting down is not a failed pass; the round stays due and runs on the next start
 		}
 		if err == nil || errors.Is(err, domain.ErrEventNotFound) {
 			if err := s.Store.FinishRound(ctx, req.EventID, req.Version); err != nil {

@@ -125,7 +125,6 @@ type problemError struct {
 	status int
 	code   string
 	detail string
-	seats  []string
 }
 
 func (e *problemError) Error() string {

@@ -281,7 +281,7 @@ func (r *Repo) EndEntry(ctx context.Context, entryID uuid.UUID, from []domain.St
 	res, err := r.db.NewUpdate().Table("entries").
 		Set("status = ?", string(to)).Set("ended_at = ?", at).Set("end_reason = ?", reason).
 		Set("booking_id = coalesce(?, booking_id)", bookingID).Set("updated_at = now()").
-		Where("id = ? AND status IN (?)", entryID, bun.In(names)).Exec(ctx)
+		Where("id = ? AND status IN (?)", entryID, bun.List(names)).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("end entry: %w", err)
 	}

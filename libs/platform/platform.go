@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -41,7 +43,10 @@ var Version = "dev"
 
 // Common is the configuration every service has.
 type Common struct {
-	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
+	// PprofAddr serves Go's profiler (net/http/pprof) on a separate listener when set, e.g.
+	// 127.0.0.1:6060; off by default because profiles reveal internals.
+	PprofAddr string `envconfig:"PPROF_ADDR"`
 	HTTP      httpserver.Config
 	DB        pg.Config
 	Assertion assertion.Config
@@ -187,6 +192,9 @@ func Run(ctx context.Context, s Service, args []string) error {
 		}
 	}
 
+	if c.PprofAddr != "" {
+		go servePprof(ctx, log, c.PprofAddr)
+	}
 	rt := &Runtime{Service: s.Name, Log: log, DB: db}
 	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log,
 		Metrics: tel.Handler(), SkipTimeout: map[string]bool{}})
@@ -253,6 +261,24 @@ func ensureTopics(ctx context.Context, log *slog.Logger, cfg kafka.Config, specs
 			return ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
+	}
+}
+
+// servePprof exposes the profiler on its own listener, never on the service's API port.
+func servePprof(ctx context.Context, log *slog.Logger, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Info("pprof listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("pprof listener failed", "error", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"evently.dev/libs/logging"
 )
@@ -156,6 +157,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			path := c.Path()
+			if path != "" {
+				// Name the span by route, as OTel's conventions ask: the raw path holds ids
+				// and would give every request its own span name.
+				trace.SpanFromContext(c.Request().Context()).SetName(c.Request().Method + " " + path)
+			}
 			if path == "/healthz" || path == "/readyz" || path == "/metrics" {
 				return nil
 			}
@@ -173,10 +179,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// Handler returns the traced http.Handler; spans are named by method and route.
+// Handler returns the traced http.Handler; spans are named by method, and by route once
+// Echo has routed the request (accessLog renames them).
 func (s *Server) Handler() http.Handler {
 	return otelhttp.NewHandler(s.Echo, s.opts.Service,
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 }
 
 // Run serves on addr until ctx ends, then drains in-flight requests.

@@ -408,10 +408,14 @@ func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
 		return 0, fmt.Errorf("outbox relay: commit: %w", err)
 	}
 
+	perTopic := map[string]int64{}
 	for i, m := range msgs {
 		if _, ok := failed[i]; !ok {
-			r.published.Add(ctx, 1, metric.WithAttributes(attribute.String("topic", m.Topic)))
+			perTopic[m.Topic]++
 		}
+	}
+	for topic, n := range perTopic {
+		r.published.Add(ctx, n, metric.WithAttributes(attribute.String("topic", topic)))
 	}
 	if len(failed) > 0 {
 		r.failures.Add(ctx, int64(len(failed)))

@@ -35,6 +35,7 @@ import (
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/pg"
 	"evently.dev/libs/redisx"
+	"evently.dev/libs/retry"
 	"evently.dev/libs/telemetry"
 )
 
@@ -197,7 +198,7 @@ func Run(ctx context.Context, s Service, args []string) error {
 	}
 	rt := &Runtime{Service: s.Name, Log: log, DB: db}
 	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log,
-		Metrics: tel.Handler(), SkipTimeout: map[string]bool{}})
+		Metrics: tel.Handler()})
 	rt.Echo = rt.Server.Echo
 	rt.Echo.Use(assertion.Middleware(c.Assertion.Secret))
 	rt.Server.AddCheck("postgres", pg.Check(db))
@@ -228,16 +229,17 @@ func Run(ctx context.Context, s Service, args []string) error {
 			rt.Go("outbox-relay", relay.Run)
 		}
 	}
-	if s.Setup != nil {
-		if err := s.Setup(ctx, rt); err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-	}
+	// Deferred before Setup so what a failing Setup already registered is closed too.
 	defer func() {
 		for i := len(rt.closers) - 1; i >= 0; i-- {
 			rt.closers[i]()
 		}
 	}()
+	if s.Setup != nil {
+		if err := s.Setup(ctx, rt); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	}
 	if cmd != "serve" {
 		return s.Commands[cmd](ctx, rt, args)
 	}
@@ -256,10 +258,8 @@ func ensureTopics(ctx context.Context, log *slog.Logger, cfg kafka.Config, specs
 			return fmt.Errorf("create topics: %w", err)
 		}
 		log.Warn("kafka not ready, retrying topic creation", "error", err)
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, 2*time.Second) {
 			return ctx.Err()
-		case <-time.After(2 * time.Second):
 		}
 	}
 }

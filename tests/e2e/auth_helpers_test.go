@@ -31,6 +31,16 @@ func registerUser(t testing.TB) authResult {
 	r := expect(t, call(t, "POST", "/api/v1/auth/register", "", map[string]any{
 		"first_name": "Test", "last_name": "User", "email": email, "password": pw,
 	}, "X-Forwarded-For", testIP()), 201)
+	a := session(t, r, email, pw)
+	if a.AccessToken == "" || a.RefreshToken == "" || a.UserID == "" {
+		t.Fatalf("register answered without tokens: %s", r.Body)
+	}
+	return a
+}
+
+// session reads the tokens and user id that register and login answer with.
+func session(t testing.TB, r resp, email, password string) authResult {
+	t.Helper()
 	var s struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
@@ -39,10 +49,7 @@ func registerUser(t testing.TB) authResult {
 		} `json:"user"`
 	}
 	r.Decode(t, &s)
-	if s.AccessToken == "" || s.RefreshToken == "" || s.User.ID == "" {
-		t.Fatalf("register answered without tokens: %s", r.Body)
-	}
-	return authResult{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, UserID: s.User.ID, Email: email, Password: pw}
+	return authResult{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, UserID: s.User.ID, Email: email, Password: password}
 }
 
 var adminCache struct {
@@ -70,15 +77,7 @@ func login(t testing.TB, email, password string) authResult {
 	t.Helper()
 	r := expect(t, call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": password},
 		"X-Forwarded-For", testIP()), 200)
-	var s struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-		User         struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	r.Decode(t, &s)
-	return authResult{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, UserID: s.User.ID, Email: email, Password: password}
+	return session(t, r, email, password)
 }
 
 // randToken is a random opaque string, for refresh tokens that never existed.

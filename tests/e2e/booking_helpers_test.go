@@ -12,15 +12,8 @@ import (
 func bkEvent(t testing.TB, adminTok string, templateBody map[string]any, basePrice int64, startsIn time.Duration, policy map[string]any) (string, []sectionInfo) {
 	t.Helper()
 	tpl := createTemplate(t, adminTok, templateBody)
-	first := tpl["sections"].([]any)[0].(map[string]any)["id"].(string)
-	start := time.Now().Add(startsIn).UTC().Truncate(time.Second)
-	ev := expect(t, call(t, "POST", "/api/v1/admin/events", adminTok, map[string]any{
-		"name": "E2E Booking " + randHex(6), "description": "booking end-to-end test", "category": "e2e",
-		"tags": []string{"e2e"}, "venue_template_id": tpl["id"], "date_time": start.Format(time.RFC3339),
-		"end_time": start.Add(3 * time.Hour).Format(time.RFC3339), "base_price": basePrice, "currency": "INR",
-		"section_pricing":     []any{map[string]any{"section_id": first, "price_multiplier": 2.0}},
-		"hold_limit_per_user": 8,
-	}), 201).JSON(t)
+	ev := expect(t, call(t, "POST", "/api/v1/admin/events", adminTok,
+		eventBody(tpl, "E2E Booking", startsIn, basePrice)), 201).JSON(t)
 	id := ev["id"].(string)
 	if policy != nil {
 		setCancellationPolicy(t, adminTok, id, policy)

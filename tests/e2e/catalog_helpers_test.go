@@ -62,15 +62,8 @@ func createPublishedEvent(t testing.TB, adminTok string, overrides map[string]an
 func createPublishedEventOn(t testing.TB, adminTok string, templateBody, overrides map[string]any) (string, []sectionInfo) {
 	t.Helper()
 	tpl := createTemplate(t, adminTok, templateBody)
-	first := tpl["sections"].([]any)[0].(map[string]any)["id"].(string)
-	start := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
-	body := map[string]any{
-		"name": "E2E Event " + randHex(6), "description": "made by an end-to-end test", "category": "e2e",
-		"tags": []string{"e2e"}, "venue_template_id": tpl["id"], "date_time": start.Format(time.RFC3339),
-		"end_time": start.Add(3 * time.Hour).Format(time.RFC3339), "base_price": 150000, "currency": "INR",
-		"section_pricing":     []any{map[string]any{"section_id": first, "price_multiplier": 2.0}},
-		"hold_limit_per_user": 8, "status": "PUBLISHED",
-	}
+	body := eventBody(tpl, "E2E Event", 72*time.Hour, 150000)
+	body["status"] = "PUBLISHED"
 	for k, v := range overrides {
 		body[k] = v
 	}
@@ -79,6 +72,21 @@ func createPublishedEventOn(t testing.TB, adminTok string, templateBody, overrid
 		t.Fatalf("event not published: %v", ev["status"])
 	}
 	return ev["id"].(string), eventSections(t, ev)
+}
+
+// eventBody is the body of POST /admin/events for a three-hour INR event on template tpl
+// (as createTemplate returns it), starting in startsIn, named name plus a random suffix:
+// the first section costs 2 × basePrice, hold limit 8. It is created as a DRAFT.
+func eventBody(tpl map[string]any, name string, startsIn time.Duration, basePrice int64) map[string]any {
+	first := tpl["sections"].([]any)[0].(map[string]any)["id"].(string)
+	start := time.Now().Add(startsIn).UTC().Truncate(time.Second)
+	return map[string]any{
+		"name": name + " " + randHex(6), "description": "made by an end-to-end test", "category": "e2e",
+		"tags": []string{"e2e"}, "venue_template_id": tpl["id"], "date_time": start.Format(time.RFC3339),
+		"end_time": start.Add(3 * time.Hour).Format(time.RFC3339), "base_price": basePrice, "currency": "INR",
+		"section_pricing":     []any{map[string]any{"section_id": first, "price_multiplier": 2.0}},
+		"hold_limit_per_user": 8,
+	}
 }
 
 // eventSections reads the sections of an event JSON object (GET /events/{id}).

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"evently.dev/libs/retry"
 )
 
 // PublicKey is one verification key and the only algorithm it may be used with.
@@ -84,10 +86,8 @@ func (j *JWKS) Start(ctx context.Context) {
 			err = errors.New("the key set is empty")
 		}
 		j.log.Warn("jwks not loaded yet; retrying", "url", j.url, "error", err)
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, time.Second) {
 			return
-		case <-time.After(time.Second):
 		}
 	}
 	if j.refresh <= 0 {

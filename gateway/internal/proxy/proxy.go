@@ -43,6 +43,10 @@ type Proxy struct {
 	secret    string
 }
 
+// problemWriter only lends its NewContext to the proxies' error handler, which runs
+// outside any Echo request; one instance serves them all instead of one per failure.
+var problemWriter = echo.New()
+
 var (
 	errBadGateway = apperr.New(apperr.KindUnavailable, "upstream_unreachable", "the service behind this path cannot be reached")
 	errTimeout    = apperr.New(apperr.KindUnavailable, "upstream_timeout", "the service behind this path did not answer in time")
@@ -81,30 +85,29 @@ func New(opts Options) (*Proxy, error) {
 			// without a flush syscall per write (-1 cost ~10 % of throughput).
 			FlushInterval: 0,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				e := errBadGateway
-				status := http.StatusBadGateway
-				var ne net.Error
-				if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-					e, status = errTimeout, http.StatusGatewayTimeout
-				}
 				if errors.Is(err, context.Canceled) {
-					return
+					return // the client went away: nobody to answer
 				}
+				var prob httpserver.Problem
 				var he *echo.HTTPError
 				var mbe *http.MaxBytesError
-				if (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) || errors.As(err, &mbe) {
+				var ne net.Error
+				switch {
+				case (errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge) || errors.As(err, &mbe):
 					// A chunked body ran past the limit while it streamed upstream.
-					prob := httpserver.ToProblem(echo.ErrStatusRequestEntityTooLarge)
-					prob.Instance = r.URL.Path
-					httpserver.WriteProblem(echo.New().NewContext(r, echo.NewResponse(w, nil)), prob)
-					return
+					prob = httpserver.ToProblem(echo.ErrStatusRequestEntityTooLarge)
+				case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+					opts.Logger.WarnContext(r.Context(), "upstream failed", "upstream", name, "error", err)
+					prob = httpserver.ToProblem(errTimeout)
+					prob.Status, prob.Title = http.StatusGatewayTimeout, http.StatusText(http.StatusGatewayTimeout)
+				default:
+					opts.Logger.WarnContext(r.Context(), "upstream failed", "upstream", name, "error", err)
+					prob = httpserver.ToProblem(errBadGateway)
+					prob.Status, prob.Title = http.StatusBadGateway, http.StatusText(http.StatusBadGateway)
 				}
-				opts.Logger.WarnContext(r.Context(), "upstream failed", "upstream", name, "error", err)
-				prob := httpserver.ToProblem(e)
-				prob.Status, prob.Title = status, http.StatusText(status)
 				prob.Instance = r.URL.Path
-				c := echo.New().NewContext(r, echo.NewResponse(w, nil))
-				httpserver.WriteProblem(c, prob)
+				prob.RequestID = w.Header().Get(echo.HeaderXRequestID)
+				httpserver.WriteProblem(problemWriter.NewContext(r, echo.NewResponse(w, nil)), prob)
 			},
 		}
 		p.proxies[name] = rp
@@ -137,9 +140,6 @@ func (p *Proxy) Handler(c echo.Context) error {
 	rp.ServeHTTP(c.Response(), req)
 	return nil
 }
-
-// Upstream returns the base URL of a service, for health checks.
-func (p *Proxy) Upstream(name string) *url.URL { return p.upstreams[name] }
 
 // Ready asks a service's /readyz.
 func (p *Proxy) Ready(ctx context.Context, name string) error {

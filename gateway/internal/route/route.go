@@ -50,12 +50,33 @@ var Table = []Rule{
 	{Pattern: "/api/v1/admin/waitlist", Service: "waitlist"},
 }
 
+// patterns holds Table's patterns split into segments once, index by index, so Match
+// splits nothing per request (it runs twice on every proxied request: auth and proxy).
+var patterns = func() [][]string {
+	out := make([][]string, len(Table))
+	for i, r := range Table {
+		out[i] = strings.Split(strings.Trim(r.Pattern, "/"), "/")
+	}
+	return out
+}()
+
+// maxSegments bounds how many leading path segments Match compares; TestMatch checks that
+// no pattern is longer (a longer one could never match).
+const maxSegments = 8
+
 // Match returns the first rule whose pattern prefixes path, segment by segment.
 func Match(path string) (Rule, bool) {
-	segs := split(path)
-	for _, r := range Table {
-		if matches(split(r.Pattern), segs) {
-			return r, true
+	// The path's leading segments, cut once into an array on the stack: no allocation.
+	var buf [maxSegments]string
+	segs := buf[:0]
+	for rest, more := strings.Trim(path, "/"), true; more && len(segs) < maxSegments; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		segs = append(segs, seg)
+	}
+	for i, pattern := range patterns {
+		if matches(pattern, segs) {
+			return Table[i], true
 		}
 	}
 	return Rule{}, false
@@ -80,10 +101,6 @@ func (r Rule) IsPublic(method string) bool {
 // IsAdmin reports whether the path needs the ADMIN role.
 func IsAdmin(path string) bool {
 	return path == "/api/v1/admin" || strings.HasPrefix(path, "/api/v1/admin/")
-}
-
-func split(p string) []string {
-	return strings.Split(strings.Trim(p, "/"), "/")
 }
 
 func matches(pattern, segs []string) bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"evently.dev/libs/retry"
 )
 
 // Range is a partition's retained offsets: Oldest is the first kept, End the next to come.
@@ -99,12 +101,8 @@ func (r *RebuildReadModels) Run(ctx context.Context) (gen int, err error) {
 		return 0, err
 	}
 	r.Log.InfoContext(ctx, "rebuild: switched", "generation", gen)
-	t := time.NewTimer(r.Grace)
-	select {
-	case <-ctx.Done():
-		t.Stop()
+	if !retry.Sleep(ctx, r.Grace) {
 		return gen, nil // the old rows go when a serving replica next starts or switches
-	case <-t.C:
 	}
 	return gen, r.Generations.DropBefore(ctx, gen, r.Replayer.Group)
 }
@@ -122,10 +120,8 @@ func (r *RebuildReadModels) waitCaughtUp(ctx context.Context, gen int, ends Offs
 			r.Log.InfoContext(ctx, "rebuild: catching up", "generation", gen, "messages_left", lag)
 			last = time.Now()
 		}
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, poll) {
 			return fmt.Errorf("rebuild generation %d: not caught up: %w", gen, ctx.Err())
-		case <-time.After(poll):
 		}
 	}
 }

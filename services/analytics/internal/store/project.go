@@ -2,15 +2,14 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/analytics/internal/domain"
 )
@@ -161,7 +160,7 @@ func (p Projector) SeatsSold(ctx context.Context, db bun.IDB, s contracts.SeatsS
 		var status string
 		err := db.QueryRowContext(ctx, `SELECT status FROM holds WHERE gen = ? AND hold_id = ? FOR UPDATE`, p.Gen, s.HoldID).Scan(&status)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case pg.IsNoRows(err):
 		case err != nil:
 			return fmt.Errorf("seats sold: %w", err)
 		case status == HoldActive || status == HoldExpired:
@@ -342,7 +341,7 @@ func (p Projector) BookingCancelled(ctx context.Context, db bun.IDB, c contracts
 	err := db.QueryRowContext(ctx, `UPDATE bookings SET status = ?, refund = ?, cancelled_at = ?
 		WHERE gen = ? AND booking_id = ? AND status = ? RETURNING event_id, currency, seats::text`,
 		BookingCancelled, c.RefundAmount, at, p.Gen, c.BookingID, BookingConfirmed).Scan(&eventID, &currency, &raw)
-	if errors.Is(err, sql.ErrNoRows) {
+	if pg.IsNoRows(err) {
 		var exists bool
 		if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM bookings WHERE gen = ? AND booking_id = ?)`,
 			p.Gen, c.BookingID).Scan(&exists); err != nil {
@@ -390,7 +389,7 @@ func (p Projector) Waitlist(ctx context.Context, db bun.IDB, entryID, eventID, s
 	var prev string
 	err := db.QueryRowContext(ctx, `SELECT status FROM waitlist_entries WHERE gen = ? AND entry_id = ? FOR UPDATE`,
 		p.Gen, entryID).Scan(&prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err != nil && !pg.IsNoRows(err) {
 		return fmt.Errorf("waitlist: %w", err)
 	}
 	if counter == "waitlist_joined" && prev != "" {

@@ -3,12 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/analytics/internal/domain"
 )
@@ -102,7 +103,7 @@ const HourlyPoints = 7 * 24
 func (s *Store) EventReport(ctx context.Context, gen int, eventID string) (domain.EventReport, error) {
 	var r domain.EventReport
 	e, err := scanEvent(s.db.QueryRowContext(ctx, `SELECT `+eventColsOf("events")+` FROM events WHERE gen = ? AND event_id = ?`, gen, eventID))
-	if errors.Is(err, sql.ErrNoRows) {
+	if pg.IsNoRows(err) {
 		return r, domain.ErrEventNotFound
 	}
 	if err != nil {

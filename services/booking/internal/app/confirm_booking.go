@@ -24,16 +24,7 @@ const maxRefAttempts = 8
 // if it is still PENDING. When inventory cannot be reached the booking stays PENDING and
 // the caller gets 503: a retry or the reconciler completes it.
 func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.ConfirmRequest) (domain.Booking, bool, error) {
-	if req.IdempotencyKey != "" {
-		b, ok, err := s.Repo.BookingByKey(ctx, userID, req.IdempotencyKey)
-		if err != nil {
-			return domain.Booking{}, false, err
-		}
-		if ok {
-			return s.repeat(ctx, b, req)
-		}
-	}
-	b, ok, err := s.Repo.BookingByHold(ctx, userID, req.HoldID)
+	b, ok, err := s.Repo.BookingByKeyOrHold(ctx, userID, req.IdempotencyKey, req.HoldID)
 	if err != nil {
 		return domain.Booking{}, false, err
 	}

@@ -98,11 +98,15 @@ func (b Booking) SeatIDs() []string {
 // VisibleTo reports whether the caller may see the booking: its owner or an admin.
 func (b Booking) VisibleTo(userID string, admin bool) bool { return admin || b.UserID == userID }
 
-// BookingFilter selects bookings for lists; zero fields do not filter.
-type BookingFilter struct {
+// ListFilter selects bookings or cancellations (S is their status type) for a page of a
+// list; zero fields do not filter.
+type ListFilter[S ~string] struct {
 	UserID  string
 	EventID uuid.UUID
-	Status  Status
+	Status  S
 	Limit   int
 	Offset  int
 }
+
+// BookingFilter selects bookings for lists.
+type BookingFilter = ListFilter[Status]

@@ -48,11 +48,5 @@ type Cancellation struct {
 	DecisionNote  string
 }
 
-// CancellationFilter selects cancellations for lists; zero fields do not filter.
-type CancellationFilter struct {
-	UserID  string
-	EventID uuid.UUID
-	Status  CancellationStatus
-	Limit   int
-	Offset  int
-}
+// CancellationFilter selects cancellations for lists.
+type CancellationFilter = ListFilter[CancellationStatus]

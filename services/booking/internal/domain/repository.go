@@ -35,6 +35,9 @@ type Repository interface {
 	BookingByHold(ctx context.Context, userID string, holdID uuid.UUID) (Booking, bool, error)
 	// BookingByKey finds a user's booking made with an Idempotency-Key.
 	BookingByKey(ctx context.Context, userID, key string) (Booking, bool, error)
+	// BookingByKeyOrHold finds a user's booking made with key (when key is set), else the
+	// user's booking of the hold: the repeat check of a confirm, in one read.
+	BookingByKeyOrHold(ctx context.Context, userID, key string, holdID uuid.UUID) (Booking, bool, error)
 	// MarkConfirmed moves a PENDING booking to CONFIRMED with b's amounts and payment;
 	// false when it was no longer PENDING.
 	MarkConfirmed(ctx context.Context, b Booking) (bool, error)

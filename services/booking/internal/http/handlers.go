@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -34,8 +35,8 @@ func (h *Handler) confirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
+	if err := requireJSON(c); err != nil {
+		return err
 	}
 	req, err := DecodeConfirm(c.Request().Body, c.Request().Header.Get(HeaderIdempotencyKey))
 	if err != nil {
@@ -54,6 +55,40 @@ func (h *Handler) confirm(c echo.Context) error {
 }
 
 func (h *Handler) getBooking(c echo.Context) error {
+	return getOne(c, h.App.GetBooking, toBookingDTO)
+}
+
+func (h *Handler) myBookings(c echo.Context) error    { return h.listBookings(c, false) }
+func (h *Handler) adminBookings(c echo.Context) error { return h.listBookings(c, true) }
+
+func (h *Handler) listBookings(c echo.Context, admin bool) error {
+	f, err := listFilter(c, admin, domain.ParseStatus, "PENDING, CONFIRMED, FAILED, CANCELLED")
+	if err != nil {
+		return err
+	}
+	items, total, err := h.App.ListBookings(c.Request().Context(), f)
+	return writeList(c, f, items, total, err, toBookingDTO)
+}
+
+func (h *Handler) getCancellation(c echo.Context) error {
+	return getOne(c, h.App.GetCancellation, toCancellationDTO)
+}
+
+func (h *Handler) myCancellations(c echo.Context) error    { return h.listCancellations(c, false) }
+func (h *Handler) adminCancellations(c echo.Context) error { return h.listCancellations(c, true) }
+
+func (h *Handler) listCancellations(c echo.Context, admin bool) error {
+	f, err := listFilter(c, admin, domain.ParseCancellationStatus, "PENDING, PROCESSED, REJECTED")
+	if err != nil {
+		return err
+	}
+	items, total, err := h.App.ListCancellations(c.Request().Context(), f)
+	return writeList(c, f, items, total, err, toCancellationDTO)
+}
+
+// getOne serves GET .../:id for bookings and cancellations: the use case decides who may
+// see the record.
+func getOne[T, D any](c echo.Context, get func(context.Context, assertion.Identity, uuid.UUID) (T, error), dto func(T) D) error {
 	caller, err := assertion.Caller(c)
 	if err != nil {
 		return err
@@ -62,71 +97,57 @@ func (h *Handler) getBooking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := h.App.GetBooking(c.Request().Context(), caller, id)
+	v, err := get(c.Request().Context(), caller, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toBookingDTO(b))
+	return c.JSON(http.StatusOK, dto(v))
 }
 
-func (h *Handler) myBookings(c echo.Context) error {
-	caller, err := assertion.Caller(c)
-	if err != nil {
-		return err
-	}
-	f, err := bookingFilter(c, false)
-	if err != nil {
-		return err
-	}
-	f.UserID = caller.UserID
-	return h.listBookings(c, f)
-}
-
-func (h *Handler) adminBookings(c echo.Context) error {
-	f, err := bookingFilter(c, true)
-	if err != nil {
-		return err
-	}
-	return h.listBookings(c, f)
-}
-
-func (h *Handler) listBookings(c echo.Context, f domain.BookingFilter) error {
-	items, total, err := h.App.ListBookings(c.Request().Context(), f)
-	if err != nil {
-		return err
-	}
-	out := make([]bookingDTO, len(items))
-	for i, b := range items {
-		out[i] = toBookingDTO(b)
-	}
-	return c.JSON(http.StatusOK, httpserver.NewList(out, f.Limit, f.Offset, total))
-}
-
-// bookingFilter reads limit, offset, status and (for admins) event_id and user_id.
-func bookingFilter(c echo.Context, admin bool) (domain.BookingFilter, error) {
-	var f domain.BookingFilter
+// listFilter reads limit, offset and status; an admin may filter by event_id and user_id,
+// anyone else sees only their own records.
+func listFilter[S ~string](c echo.Context, admin bool, parse func(string) (S, bool), statuses string) (domain.ListFilter[S], error) {
+	var f domain.ListFilter[S]
 	var err error
 	if f.Limit, f.Offset, err = httpserver.ParsePage(c, 20); err != nil {
 		return f, err
 	}
 	var bad apperr.Fields
 	if s := c.QueryParam("status"); s != "" {
-		st, ok := domain.ParseStatus(strings.ToUpper(s))
+		st, ok := parse(strings.ToUpper(s))
 		if !ok {
-			bad.Add("status", "must be one of PENDING, CONFIRMED, FAILED, CANCELLED")
+			bad.Add("status", "must be one of %s", statuses)
 		}
 		f.Status = st
 	}
-	if admin {
-		f.EventID = queryUUID(c, "event_id", &bad)
-		if s := c.QueryParam("user_id"); s != "" {
-			if len(s) > 64 {
-				bad.Add("user_id", "must be at most 64 characters")
-			}
-			f.UserID = s
+	if !admin {
+		caller, err := assertion.Caller(c)
+		if err != nil {
+			return f, err
 		}
+		f.UserID = caller.UserID
+		return f, bad.BadRequest()
+	}
+	f.EventID = queryUUID(c, "event_id", &bad)
+	if s := c.QueryParam("user_id"); s != "" {
+		if len(s) > 64 {
+			bad.Add("user_id", "must be at most 64 characters")
+		}
+		f.UserID = s
 	}
 	return f, bad.BadRequest()
+}
+
+// writeList answers one page of a list as {"items": [...], "page": {...}}.
+func writeList[S ~string, T, D any](c echo.Context, f domain.ListFilter[S], items []T, total int, err error, dto func(T) D) error {
+	if err != nil {
+		return err
+	}
+	out := make([]D, len(items))
+	for i, v := range items {
+		out[i] = dto(v)
+	}
+	return c.JSON(http.StatusOK, httpserver.NewList(out, f.Limit, f.Offset, total))
 }
 
 func queryUUID(c echo.Context, name string, bad *apperr.Fields) uuid.UUID {
@@ -141,6 +162,14 @@ func queryUUID(c echo.Context, name string, bad *apperr.Fields) uuid.UUID {
 	return id
 }
 
+// requireJSON refuses a body declared as anything but JSON (no Content-Type is accepted).
+func requireJSON(c echo.Context) error {
+	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
+	}
+	return nil
+}
+
 // readReason decodes an optional {"reason": "..."} body; an empty body is no reason.
 func readReason(c echo.Context) (string, error) {
 	raw, err := io.ReadAll(c.Request().Body)
@@ -150,8 +179,8 @@ func readReason(c echo.Context) (string, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "", nil
 	}
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return "", apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
+	if err := requireJSON(c); err != nil {
+		return "", err
 	}
 	var in reasonBody
 	if err := httpserver.DecodeJSON(bytes.NewReader(raw), &in); err != nil {
@@ -212,76 +241,4 @@ func (h *Handler) reject(c echo.Context) error {
 	return h.cancelLike(c, http.StatusOK, func(c echo.Context, caller assertion.Identity, id uuid.UUID, note string) (domain.Booking, domain.Cancellation, error) {
 		return h.App.RejectCancellation(c.Request().Context(), caller, id, note)
 	})
-}
-
-func (h *Handler) getCancellation(c echo.Context) error {
-	caller, err := assertion.Caller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	cn, err := h.App.GetCancellation(c.Request().Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toCancellationDTO(cn))
-}
-
-func (h *Handler) myCancellations(c echo.Context) error {
-	caller, err := assertion.Caller(c)
-	if err != nil {
-		return err
-	}
-	f, err := cancellationFilter(c, false)
-	if err != nil {
-		return err
-	}
-	f.UserID = caller.UserID
-	return h.listCancellations(c, f)
-}
-
-func (h *Handler) adminCancellations(c echo.Context) error {
-	f, err := cancellationFilter(c, true)
-	if err != nil {
-		return err
-	}
-	return h.listCancellations(c, f)
-}
-
-func (h *Handler) listCancellations(c echo.Context, f domain.CancellationFilter) error {
-	items, total, err := h.App.ListCancellations(c.Request().Context(), f)
-	if err != nil {
-		return err
-	}
-	out := make([]cancellationDTO, len(items))
-	for i, cn := range items {
-		out[i] = toCancellationDTO(cn)
-	}
-	return c.JSON(http.StatusOK, httpserver.NewList(out, f.Limit, f.Offset, total))
-}
-
-func cancellationFilter(c echo.Context, admin bool) (domain.CancellationFilter, error) {
-	var f domain.CancellationFilter
-	var err error
-	if f.Limit, f.Offset, err = httpserver.ParsePage(c, 20); err != nil {
-		return f, err
-	}
-	var bad apperr.Fields
-	if s := c.QueryParam("status"); s != "" {
-		st, ok := domain.ParseCancellationStatus(strings.ToUpper(s))
-		if !ok {
-			bad.Add("status", "must be one of PENDING, PROCESSED, REJECTED")
-		}
-		f.Status = st
-	}
-	if admin {
-		f.EventID = queryUUID(c, "event_id", &bad)
-		if s := c.QueryParam("user_id"); s != "" {
-			f.UserID = s
-		}
-	}
-	return f, bad.BadRequest()
 }

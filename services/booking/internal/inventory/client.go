@@ -20,6 +20,7 @@ import (
 
 	"evently.dev/libs/assertion"
 	"evently.dev/libs/logging"
+	"evently.dev/libs/retry"
 
 	"evently.dev/services/booking/internal/domain"
 )
@@ -83,7 +84,7 @@ func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID
 	body, _ := json.Marshal(commitBody{BookingID: bookingID.String(), UserID: userID})
 	var a commitAnswer
 	path := "/internal/v1/holds/" + holdID.String() + "/commit"
-	if err := c.do(ctx, http.MethodPost, path, body, c.retries, &a); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, body, &a); err != nil {
 		return domain.Commit{}, err
 	}
 	if a.BookingID != bookingID || a.HoldID != holdID || a.EventID == uuid.Nil || len(a.Seats) == 0 {
@@ -102,13 +103,13 @@ func (c *Client) Hold(ctx context.Context, holdID uuid.UUID, userID string) (dom
 		UserID  string    `json:"user_id"`
 	}
 	path := "/internal/v1/holds/" + holdID.String() + "?user_id=" + url.QueryEscape(userID)
-	if err := c.do(ctx, http.MethodGet, path, nil, c.retries, &a); err != nil {
+	if err := c.do(ctx, http.MethodGet, path, nil, &a); err != nil {
 		return domain.HoldInfo{}, err
 	}
 	return domain.HoldInfo{HoldID: a.HoldID, EventID: a.EventID, UserID: a.UserID}, nil
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, retries int, out any) error {
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	wait := c.backoff
 	var last error
 	for attempt := 0; ; attempt++ {
@@ -134,13 +135,11 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, retri
 				return last
 			}
 		}
-		if attempt >= retries {
+		if attempt >= c.retries {
 			return last
 		}
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, wait) {
 			return errors.Join(last, ctx.Err())
-		case <-time.After(wait):
 		}
 		wait *= 2
 	}

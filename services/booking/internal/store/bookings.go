@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/booking/internal/domain"
 )
 
@@ -138,7 +140,7 @@ func (s *Store) oneBooking(ctx context.Context, lock bool, where string, args ..
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
-		if noRows(err) {
+		if pg.IsNoRows(err) {
 			return domain.Booking{}, false, nil
 		}
 		return domain.Booking{}, false, wrap("get booking", err)
@@ -159,6 +161,25 @@ func (s *Store) BookingByHold(ctx context.Context, userID string, holdID uuid.UU
 // BookingByKey finds a user's booking made with an Idempotency-Key.
 func (s *Store) BookingByKey(ctx context.Context, userID, key string) (domain.Booking, bool, error) {
 	return s.oneBooking(ctx, false, "user_id = ? AND idempotency_key = ?", userID, key)
+}
+
+// BookingByKeyOrHold finds a user's booking by Idempotency-Key, else by hold, in one query:
+// at most two rows match (both keys are unique per user) and the key's row sorts first.
+func (s *Store) BookingByKeyOrHold(ctx context.Context, userID, key string, holdID uuid.UUID) (domain.Booking, bool, error) {
+	if key == "" {
+		return s.BookingByHold(ctx, userID, holdID)
+	}
+	var row bookingRow
+	err := s.db.NewSelect().Model(&row).
+		Where("user_id = ? AND (idempotency_key = ? OR hold_id = ?)", userID, key, holdID).
+		OrderExpr("idempotency_key IS NOT DISTINCT FROM ? DESC", key).Limit(1).Scan(ctx)
+	if pg.IsNoRows(err) {
+		return domain.Booking{}, false, nil
+	}
+	if err != nil {
+		return domain.Booking{}, false, wrap("get booking", err)
+	}
+	return row.toDomain(), true, nil
 }
 
 // MarkConfirmed moves a PENDING booking to CONFIRMED.
@@ -210,7 +231,7 @@ func (s *Store) ClaimPending(ctx context.Context, olderThan, now time.Time, leas
 			WHERE status = 'PENDING' AND created_at < ? AND next_attempt_at <= ?
 			ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
 		RETURNING *`
-	if err := s.db.NewRaw(q, now.Add(lease), olderThan, now, limit).Scan(ctx, &rows); err != nil && !noRows(err) {
+	if err := s.db.NewRaw(q, now.Add(lease), olderThan, now, limit).Scan(ctx, &rows); err != nil && !pg.IsNoRows(err) {
 		return nil, wrap("claim pending", err)
 	}
 	return toBookings(rows), nil
@@ -221,7 +242,7 @@ func (s *Store) ConfirmedOfEvent(ctx context.Context, eventID uuid.UUID, limit i
 	var rows []bookingRow
 	err := s.db.NewSelect().Model(&rows).Where("event_id = ? AND status = ?", eventID, domain.StatusConfirmed).
 		OrderExpr("id").Limit(int64(limit)).For("UPDATE").Scan(ctx)
-	if err != nil && !noRows(err) {
+	if err != nil && !pg.IsNoRows(err) {
 		return nil, wrap("confirmed of event", err)
 	}
 	return toBookings(rows), nil
@@ -230,21 +251,11 @@ func (s *Store) ConfirmedOfEvent(ctx context.Context, eventID uuid.UUID, limit i
 // Bookings lists bookings newest first.
 func (s *Store) Bookings(ctx context.Context, f domain.BookingFilter) ([]domain.Booking, int, error) {
 	var rows []bookingRow
-	q := s.db.NewSelect().Model(&rows)
-	if f.UserID != "" {
-		q = q.Where("user_id = ?", f.UserID)
-	}
-	if f.EventID != uuid.Nil {
-		q = q.Where("event_id = ?", f.EventID)
-	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	n, err := q.OrderExpr("created_at DESC, id DESC").Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
-	if err != nil && !noRows(err) {
+	n, err := listPage(ctx, s.db.NewSelect().Model(&rows), f, "created_at DESC, id DESC")
+	if err != nil {
 		return nil, 0, wrap("list bookings", err)
 	}
-	return toBookings(rows), int(n), nil
+	return toBookings(rows), n, nil
 }
 
 func toBookings(rows []bookingRow) []domain.Booking {

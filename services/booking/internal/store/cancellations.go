@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/booking/internal/domain"
 )
 
@@ -85,7 +87,7 @@ func (s *Store) oneCancellation(ctx context.Context, lock bool, where string, ar
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
-		if noRows(err) {
+		if pg.IsNoRows(err) {
 			return domain.Cancellation{}, false, nil
 		}
 		return domain.Cancellation{}, false, wrap("get cancellation", err)
@@ -96,23 +98,13 @@ func (s *Store) oneCancellation(ctx context.Context, lock bool, where string, ar
 // Cancellations lists cancellations newest first.
 func (s *Store) Cancellations(ctx context.Context, f domain.CancellationFilter) ([]domain.Cancellation, int, error) {
 	var rows []cancellationRow
-	q := s.db.NewSelect().Model(&rows)
-	if f.UserID != "" {
-		q = q.Where("user_id = ?", f.UserID)
-	}
-	if f.EventID != uuid.Nil {
-		q = q.Where("event_id = ?", f.EventID)
-	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	n, err := q.OrderExpr("requested_at DESC, id DESC").Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
-	if err != nil && !noRows(err) {
+	n, err := listPage(ctx, s.db.NewSelect().Model(&rows), f, "requested_at DESC, id DESC")
+	if err != nil {
 		return nil, 0, wrap("list cancellations", err)
 	}
 	out := make([]domain.Cancellation, len(rows))
 	for i, r := range rows {
 		out[i] = r.toDomain()
 	}
-	return out, int(n), nil
+	return out, n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/booking/internal/domain"
 	"evently.dev/services/booking/internal/domain/refund"
 )
@@ -34,7 +36,7 @@ func (r eventRow) toDomain() domain.Event {
 func (s *Store) Event(ctx context.Context, id uuid.UUID) (domain.Event, bool, error) {
 	var row eventRow
 	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
-		if noRows(err) {
+		if pg.IsNoRows(err) {
 			return domain.Event{}, false, nil
 		}
 		return domain.Event{}, false, wrap("get event", err)
@@ -42,13 +44,18 @@ func (s *Store) Event(ctx context.Context, id uuid.UUID) (domain.Event, bool, er
 	return row.toDomain(), true, nil
 }
 
-// LockEventShared creates a stub row if missing and share-locks the row.
+// LockEventShared share-locks the event's row, creating a stub row first only when it is
+// missing: on the confirm path the row almost always exists, so that is one statement.
 func (s *Store) LockEventShared(ctx context.Context, id uuid.UUID) (domain.Event, error) {
-	if _, err := s.db.NewRaw(`INSERT INTO events (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id).Exec(ctx); err != nil {
-		return domain.Event{}, wrap("stub event", err)
-	}
 	var row eventRow
-	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).For("SHARE").Scan(ctx); err != nil {
+	err := s.db.NewSelect().Model(&row).Where("id = ?", id).For("SHARE").Scan(ctx)
+	if pg.IsNoRows(err) {
+		if _, err := s.db.NewRaw(`INSERT INTO events (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id).Exec(ctx); err != nil {
+			return domain.Event{}, wrap("stub event", err)
+		}
+		err = s.db.NewSelect().Model(&row).Where("id = ?", id).For("SHARE").Scan(ctx)
+	}
+	if err != nil {
 		return domain.Event{}, wrap("lock event", err)
 	}
 	return row.toDomain(), nil

@@ -4,15 +4,16 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/outbox"
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/booking/internal/domain"
 )
@@ -62,11 +63,28 @@ func constraint(err error) string {
 	return ""
 }
 
-func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
-
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	return fmt.Errorf("store %s: %w", op, err)
+}
+
+// listPage narrows q (over bookings or cancellations) to f's user, event and status and
+// scans one page in the given order into q's model; it returns the total count.
+func listPage[S ~string](ctx context.Context, q *bun.SelectQuery, f domain.ListFilter[S], order string) (int, error) {
+	if f.UserID != "" {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.EventID != uuid.Nil {
+		q = q.Where("event_id = ?", f.EventID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	n, err := q.OrderExpr(order).Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	if err != nil && !pg.IsNoRows(err) {
+		return 0, err
+	}
+	return int(n), nil
 }

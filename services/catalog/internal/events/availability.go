@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,8 +34,22 @@ type Invalidator interface {
 //
 // The cache is invalidated inside the handler, before the inbox transaction commits, and
 // again shortly after: a reader between the first bump and the commit could otherwise
-// cache the old counts under the new generation.
+// cache the old counts under the new generation. That second bump is one timer pushed
+// back by every event, not one timer per event: during an on-sale rush the in-handler
+// bumps of the following events already cover the earlier commits, and only the last one
+// needs the trailing bump.
 func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
+	var mu sync.Mutex
+	var trailing *time.Timer
+	invalidateLater := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if trailing == nil {
+			trailing = time.AfterFunc(time.Second, func() { inv.Invalidate(context.Background()) })
+			return
+		}
+		trailing.Reset(time.Second)
+	}
 	return func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
 		var eventID string
 		delta := map[string]int{}
@@ -83,7 +98,7 @@ func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 			return nil
 		}
 		inv.Invalidate(ctx)
-		time.AfterFunc(time.Second, func() { inv.Invalidate(context.Background()) })
+		invalidateLater()
 		return nil
 	}
 }

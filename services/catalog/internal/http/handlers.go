@@ -3,10 +3,12 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"evently.dev/libs/apperr"
@@ -90,11 +92,7 @@ func (h *Handlers) listEvents(c echo.Context, adminPath bool) error {
 }
 
 func eventList(page app.EventPage, limit, offset int) httpserver.List[eventResponse] {
-	items := make([]eventResponse, len(page.Items))
-	for i, e := range page.Items {
-		items[i] = newEventResponse(e)
-	}
-	return httpserver.NewList(items, limit, offset, page.Total)
+	return httpserver.NewList(mapAll(page.Items, newEventResponse), limit, offset, page.Total)
 }
 
 func (h *Handlers) upcoming(c echo.Context) error {
@@ -110,15 +108,7 @@ func (h *Handlers) upcoming(c echo.Context) error {
 }
 
 func (h *Handlers) getEvent(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.app.GetEvent(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newEventResponse(e))
+	return renderByID(c, h.app.GetEvent, newEventResponse)
 }
 
 func (h *Handlers) eventSections(c echo.Context) error {
@@ -136,15 +126,7 @@ func (h *Handlers) eventSections(c echo.Context) error {
 }
 
 func (h *Handlers) getAdminEvent(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.app.GetAdminEvent(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newEventResponse(e))
+	return renderByID(c, h.app.GetAdminEvent, newEventResponse)
 }
 
 func (h *Handlers) createEvent(c echo.Context) error {
@@ -160,12 +142,8 @@ func (h *Handlers) createEvent(c echo.Context) error {
 }
 
 func (h *Handlers) updateEvent(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
+	id, req, err := idAndBody[eventRequest](c)
 	if err != nil {
-		return err
-	}
-	var req eventRequest
-	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
 	e, err := h.app.UpdateEvent(c.Request().Context(), id, req.toInput())
@@ -191,15 +169,7 @@ func (h *Handlers) deleteEvent(c echo.Context) error {
 }
 
 func (h *Handlers) publishEvent(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	e, err := h.app.PublishEvent(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newEventResponse(e))
+	return renderByID(c, h.app.PublishEvent, newEventResponse)
 }
 
 func (h *Handlers) cancelEvent(c echo.Context) error {
@@ -229,12 +199,8 @@ func (h *Handlers) createPolicy(c echo.Context) error { return h.setPolicy(c, tr
 func (h *Handlers) updatePolicy(c echo.Context) error { return h.setPolicy(c, false) }
 
 func (h *Handlers) setPolicy(c echo.Context, create bool) error {
-	id, err := httpserver.PathUUID(c, "id")
+	id, req, err := idAndBody[policyRequest](c)
 	if err != nil {
-		return err
-	}
-	var req policyRequest
-	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
 	p, err := h.app.SetPolicy(c.Request().Context(), id, req.toInput(), create)
@@ -252,15 +218,9 @@ func (h *Handlers) publicPolicy(c echo.Context) error { return h.getPolicy(c, tr
 func (h *Handlers) adminPolicy(c echo.Context) error  { return h.getPolicy(c, false) }
 
 func (h *Handlers) getPolicy(c echo.Context, public bool) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	p, err := h.app.GetPolicy(c.Request().Context(), id, public)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newPolicyResponse(p))
+	return renderByID(c, func(ctx context.Context, id uuid.UUID) (domain.Policy, error) {
+		return h.app.GetPolicy(ctx, id, public)
+	}, newPolicyResponse)
 }
 
 // ---- venue templates ----
@@ -309,32 +269,16 @@ func (h *Handlers) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]templateResponse, len(ts))
-	for i, t := range ts {
-		items[i] = newTemplateResponse(t)
-	}
-	return c.JSON(http.StatusOK, httpserver.NewList(items, limit, offset, total))
+	return c.JSON(http.StatusOK, httpserver.NewList(mapAll(ts, newTemplateResponse), limit, offset, total))
 }
 
 func (h *Handlers) getTemplate(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := h.app.GetTemplate(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newTemplateResponse(t))
+	return renderByID(c, h.app.GetTemplate, newTemplateResponse)
 }
 
 func (h *Handlers) updateTemplate(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
+	id, req, err := idAndBody[templateRequest](c)
 	if err != nil {
-		return err
-	}
-	var req templateRequest
-	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
 	in, err := templateInput(req)
@@ -360,12 +304,8 @@ func (h *Handlers) deleteTemplate(c echo.Context) error {
 }
 
 func (h *Handlers) addSection(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
+	id, req, err := idAndBody[sectionRequest](c)
 	if err != nil {
-		return err
-	}
-	var req sectionRequest
-	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
 	in, _ := req.toInput()
@@ -385,10 +325,7 @@ func (h *Handlers) listSections(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]sectionResponse, len(t.Sections))
-	for i, s := range t.Sections {
-		items[i] = newSectionResponse(s)
-	}
+	items := mapAll(t.Sections, newSectionResponse)
 	return c.JSON(http.StatusOK, httpserver.NewList(items, len(items), 0, len(items)))
 }
 
@@ -407,11 +344,7 @@ func (h *Handlers) listSeats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	shapes := make([]domain.SectionShape, len(t.Sections))
-	for i, s := range t.Sections {
-		shapes[i] = s.Shape()
-	}
-	seats, err := domain.Seats(shapes)
+	seats, err := domain.Seats(mapAll(t.Sections, domain.Section.Shape))
 	if err != nil {
 		return err
 	}
@@ -435,11 +368,7 @@ func (h *Handlers) activeTags(c echo.Context) error {
 }
 
 func tagList(ts []domain.Tag, limit, offset, total int) httpserver.List[tagResponse] {
-	items := make([]tagResponse, len(ts))
-	for i, t := range ts {
-		items[i] = newTagResponse(t)
-	}
-	return httpserver.NewList(items, limit, offset, total)
+	return httpserver.NewList(mapAll(ts, newTagResponse), limit, offset, total)
 }
 
 func (h *Handlers) listTags(c echo.Context) error {
@@ -455,15 +384,7 @@ func (h *Handlers) listTags(c echo.Context) error {
 }
 
 func (h *Handlers) getTag(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := h.app.GetTag(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newTagResponse(t))
+	return renderByID(c, h.app.GetTag, newTagResponse)
 }
 
 func (h *Handlers) createTag(c echo.Context) error {
@@ -479,12 +400,8 @@ func (h *Handlers) createTag(c echo.Context) error {
 }
 
 func (h *Handlers) updateTag(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "id")
+	id, req, err := idAndBody[tagRequest](c)
 	if err != nil {
-		return err
-	}
-	var req tagRequest
-	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
 	t, err := h.app.UpdateTag(c.Request().Context(), id, domain.TagInput{Slug: req.Slug, Name: req.Name})
@@ -508,4 +425,37 @@ func (h *Handlers) deleteTag(c echo.Context) error {
 func isAdmin(c echo.Context) bool {
 	id, ok := assertion.FromContext(c.Request().Context())
 	return ok && id.IsAdmin()
+}
+
+// renderByID is the shape of the read-style routes: the path id, one use case, 200 with
+// its rendering.
+func renderByID[T, R any](c echo.Context, run func(context.Context, uuid.UUID) (T, error), render func(T) R) error {
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := run(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, render(v))
+}
+
+// idAndBody reads the path id and the strict JSON body of a write to one resource.
+func idAndBody[Req any](c echo.Context) (uuid.UUID, Req, error) {
+	var req Req
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return id, req, err
+	}
+	return id, req, httpserver.BindJSON(c, &req)
+}
+
+// mapAll renders each item of a list.
+func mapAll[T, R any](in []T, f func(T) R) []R {
+	out := make([]R, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/catalog/internal/domain"
 )
 
@@ -55,7 +57,7 @@ func (t *txStore) InsertPolicy(ctx context.Context, p domain.Policy) error {
 		r.RefundTiers[i] = tierJSON{HoursBefore: tier.HoursBefore, RefundPercent: tier.Percent}
 	}
 	if _, err := t.tx.NewInsert().Model(&r).Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return domain.ErrPolicyExists
 		}
 		return fmt.Errorf("insert policy: %w", err)

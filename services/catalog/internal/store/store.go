@@ -4,14 +4,12 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/outbox"
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/catalog/internal/domain"
 )
@@ -53,13 +51,9 @@ func (t *txStore) Publish(ctx context.Context, ceType, key string, payload any) 
 	return err
 }
 
-func isUniqueViolation(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && pg.Code == "23505"
-}
-
+// notFound turns "no rows" into the domain's sentinel for the missing thing.
 func notFound(err error, sentinel error) error {
-	if errors.Is(err, sql.ErrNoRows) {
+	if pg.IsNoRows(err) {
 		return sentinel
 	}
 	return err

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/catalog/internal/domain"
 )
 
@@ -70,7 +72,7 @@ func (t *txStore) TagSlugTaken(ctx context.Context, slug string, except uuid.UUI
 func (t *txStore) InsertTag(ctx context.Context, tag domain.Tag) error {
 	r := tagRow{ID: tag.ID, Slug: tag.Slug, Name: tag.Name, CreatedAt: tag.CreatedAt, UpdatedAt: tag.UpdatedAt}
 	if _, err := t.tx.NewInsert().Model(&r).Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return domain.ErrTagExists
 		}
 		return fmt.Errorf("insert tag: %w", err)
@@ -83,7 +85,7 @@ func (t *txStore) UpdateTag(ctx context.Context, tag domain.Tag) error {
 	r := tagRow{ID: tag.ID, Slug: tag.Slug, Name: tag.Name, UpdatedAt: tag.UpdatedAt}
 	res, err := t.tx.NewUpdate().Model(&r).Column("slug", "name", "updated_at").WherePK().Exec(ctx)
 	if err != nil {
-		if isUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return domain.ErrTagExists
 		}
 		return fmt.Errorf("update tag: %w", err)

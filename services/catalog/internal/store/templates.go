@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/catalog/internal/domain"
 )
 
@@ -142,7 +144,7 @@ func (t *txStore) TemplateNameTaken(ctx context.Context, name string, except uui
 func (t *txStore) InsertTemplate(ctx context.Context, tpl domain.Template) error {
 	r, ss := templateToRows(tpl)
 	if _, err := t.tx.NewInsert().Model(&r).Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return domain.ErrTemplateNameTaken
 		}
 		return fmt.Errorf("insert template: %w", err)
@@ -165,7 +167,7 @@ func (t *txStore) UpdateTemplate(ctx context.Context, tpl domain.Template) error
 	r, ss := templateToRows(tpl)
 	if _, err := t.tx.NewUpdate().Model(&r).WherePK().
 		Column("name", "description", "address", "layout_type", "version", "updated_at").Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
+		if pg.IsUniqueViolation(err) {
 			return domain.ErrTemplateNameTaken
 		}
 		return fmt.Errorf("update template: %w", err)

@@ -3,10 +3,7 @@
 package http
 
 import (
-	"io"
 	"time"
-
-	"evently.dev/libs/httpserver"
 
 	"evently.dev/services/identity/internal/app"
 	"evently.dev/services/identity/internal/domain"
@@ -38,23 +35,9 @@ type roleRequest struct {
 	Role string `json:"role"`
 }
 
-// DecodeRegister reads and validates a sign-up body (400 for malformed JSON, 422 for rules).
-func DecodeRegister(r io.Reader) (domain.Registration, error) {
-	var req registerRequest
-	if err := httpserver.DecodeJSON(r, &req); err != nil {
-		return domain.Registration{}, err
-	}
+// registration validates a decoded sign-up body (422 for rule violations).
+func (req registerRequest) registration() (domain.Registration, error) {
 	return domain.NewRegistration(req.FirstName, req.LastName, req.Email, req.Password, req.Role)
-}
-
-// DecodeLogin reads a login body. Missing fields are not reported one by one: a login
-// with an empty email is simply wrong credentials.
-func DecodeLogin(r io.Reader) (email, password string, err error) {
-	var req loginRequest
-	if err := httpserver.DecodeJSON(r, &req); err != nil {
-		return "", "", err
-	}
-	return req.Email, req.Password, nil
 }
 
 // userResponse is the public view of an account: never the password hash.

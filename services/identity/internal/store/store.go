@@ -4,8 +4,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -79,7 +77,7 @@ func (r repo) userWhere(ctx context.Context, lock bool, where string, arg any) (
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
+		if pg.IsNoRows(err) {
 			return domain.User{}, domain.ErrUserNotFound
 		}
 		return domain.User{}, fmt.Errorf("select user: %w", err)
@@ -151,7 +149,7 @@ func (r repo) CreateRefreshToken(ctx context.Context, t domain.RefreshToken) err
 func (r repo) RefreshTokenForUpdate(ctx context.Context, hash []byte) (domain.RefreshToken, error) {
 	row := new(refreshRow)
 	if err := r.db.NewSelect().Model(row).Where("token_hash = ?", hash).For("UPDATE").Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
+		if pg.IsNoRows(err) {
 			return domain.RefreshToken{}, domain.ErrInvalidRefreshToken
 		}
 		return domain.RefreshToken{}, fmt.Errorf("select refresh token: %w", err)

@@ -12,9 +12,9 @@ import (
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/outbox"
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/store"
 )
 
 // CommitHold turns a live hold into sold seats for a booking (booking → inventory). The
@@ -22,16 +22,17 @@ import (
 // the commit and writes seats.sold to the outbox, or changes nothing. Only afterwards is
 // Redis told. Retries with the same hold and booking answer the recorded commit (replayed
 // true), even after the hold is gone from Redis.
+//
+// The commits table is read only when the sale cannot go ahead (hold gone, seats not
+// AVAILABLE, or a unique clash on hold or booking), not up front: a first commit, the
+// common case, costs no extra query, and every way a retry can arrive ends in one of those.
 func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, bool, error) {
-	if c, ok, err := s.recordedCommit(ctx, holdID, bookingID); ok || err != nil {
-		return c, ok, err
-	}
 	h, found, err := s.Holds.Find(ctx, userID, holdID)
 	if err != nil {
 		return domain.Commit{}, false, err
 	}
 	if !found || !h.ExpiresAt.After(s.Now()) {
-		// A concurrent twin may have committed and dropped the hold since the check above.
+		// Committed already (by this request's earlier try or a twin), or truly gone.
 		if c, ok, err := s.recordedCommit(ctx, holdID, bookingID); ok || err != nil {
 			return c, ok, err
 		}
@@ -83,7 +84,7 @@ func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, u
 		return err
 	})
 	if err != nil {
-		if store.IsUniqueViolation(err) || errors.Is(err, errRaceLost) { // a concurrent twin committed first: answer what it recorded
+		if pg.IsUniqueViolation(err) || errors.Is(err, errRaceLost) { // a concurrent twin committed first: answer what it recorded
 			if c, ok, ferr := s.recordedCommit(ctx, holdID, bookingID); ok || ferr != nil {
 				return c, ok, ferr
 			}

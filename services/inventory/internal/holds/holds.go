@@ -350,10 +350,19 @@ func (s *Store) CommitCleanup(ctx context.Context, eventID, holdID uuid.UUID, us
 	for _, id := range seatIDs {
 		args = append(args, id)
 	}
-	if err := commitScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+	// One round trip: the script (by SHA, loaded at start) and the user index's entry,
+	// which lives outside the event's slot. A flushed script cache costs a second trip.
+	pipe := s.rdb.Pipeline()
+	res := commitScript.EvalSha(ctx, pipe, keys, args...)
+	pipe.ZRem(ctx, s.userIndexKey(userID), eventID.String()+"/"+holdID.String())
+	_, _ = pipe.Exec(ctx)
+	err := res.Err()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = commitScript.Run(ctx, s.rdb, keys, args...).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("commit cleanup of hold %s: %w", holdID, err)
 	}
-	_ = s.rdb.ZRem(ctx, s.userIndexKey(userID), eventID.String()+"/"+holdID.String()).Err()
 	return nil
 }
 

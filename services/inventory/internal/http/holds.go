@@ -251,8 +251,8 @@ func (h *Handler) internalGetHold(c echo.Context) error {
 		return err
 	}
 	user := c.QueryParam("user_id")
-	if user == "" {
-		return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "user_id", Message: "is required"})
+	if strings.TrimSpace(user) == "" || len(user) > 64 {
+		return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "user_id", Message: "is required (at most 64 characters)"})
 	}
 	hold, err := h.App.FindHold(c.Request().Context(), user, id)
 	if err != nil {

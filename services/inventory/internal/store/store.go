@@ -4,9 +4,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -179,7 +177,7 @@ func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayo
 		q = q.ExcludeColumn("layout")
 	}
 	if err := q.Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
+		if pg.IsNoRows(err) {
 			return EventRecord{}, domain.ErrEventNotFound
 		}
 		return EventRecord{}, fmt.Errorf("get event %s: %w", id, err)
@@ -418,9 +416,6 @@ func (s *Store) InsertCommit(ctx context.Context, db bun.IDB, c domain.Commit) e
 	}
 	return nil
 }
-
-// IsUniqueViolation reports a lost insert race.
-func IsUniqueViolation(err error) bool { return pg.IsUniqueViolation(err) }
 
 // ReturnedSeat is a seat a cancelled booking gave back.
 type ReturnedSeat struct {

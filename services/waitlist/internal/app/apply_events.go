@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/waitlist/internal/domain"
@@ -25,9 +26,9 @@ func (s *Service) UserRegistered(ctx context.Context, r domain.Repository, p con
 
 // EventPublished records a bookable event.
 func (s *Service) EventPublished(ctx context.Context, r domain.Repository, p contracts.EventPublished) error {
-	id, err := uuid.Parse(p.EventID)
+	id, err := factID("event_id", p.EventID)
 	if err != nil {
-		return fmt.Errorf("event id %q: %w", p.EventID, err)
+		return err
 	}
 	secs := make([]domain.SectionInfo, len(p.Sections))
 	for i, sec := range p.Sections {
@@ -40,9 +41,9 @@ func (s *Service) EventPublished(ctx context.Context, r domain.Repository, p con
 
 // EventUpdated records changed names, times, prices and status.
 func (s *Service) EventUpdated(ctx context.Context, r domain.Repository, p contracts.EventUpdated) error {
-	id, err := uuid.Parse(p.EventID)
+	id, err := factID("event_id", p.EventID)
 	if err != nil {
-		return fmt.Errorf("event id %q: %w", p.EventID, err)
+		return err
 	}
 	info := domain.EventInfo{ID: id, Name: p.Name, Status: p.Status, Currency: p.Currency, Version: p.Version}
 	if info.Status == "" {
@@ -75,9 +76,9 @@ func (s *Service) EventUpdated(ctx context.Context, r domain.Repository, p contr
 
 // EventCancelled ends every live entry of the event and tells each person.
 func (s *Service) EventCancelled(ctx context.Context, r domain.Repository, p contracts.EventCancelled) error {
-	id, err := uuid.Parse(p.EventID)
+	id, err := factID("event_id", p.EventID)
 	if err != nil {
-		return fmt.Errorf("event id %q: %w", p.EventID, err)
+		return err
 	}
 	if err := r.UpsertEvent(ctx, domain.EventInfo{ID: id, Status: "CANCELLED"}); err != nil {
 		return err
@@ -185,9 +186,9 @@ func (s *Service) wake(ctx context.Context, r domain.Repository, event, why stri
 
 // BookingConfirmed emails the buyer and converts the entry whose offer hold was booked.
 func (s *Service) BookingConfirmed(ctx context.Context, r domain.Repository, p contracts.BookingConfirmed) error {
-	eventID, err := uuid.Parse(p.EventID)
+	eventID, err := factID("event_id", p.EventID)
 	if err != nil {
-		return fmt.Errorf("event id %q: %w", p.EventID, err)
+		return err
 	}
 	seats := make([]domain.HeldSeat, len(p.Seats))
 	for i, st := range p.Seats {
@@ -209,9 +210,9 @@ func (s *Service) BookingConfirmed(ctx context.Context, r domain.Repository, p c
 	if err != nil {
 		return err
 	}
-	bookingID, err := uuid.Parse(p.BookingID)
+	bookingID, err := factID("booking_id", p.BookingID)
 	if err != nil {
-		return fmt.Errorf("booking id %q: %w", p.BookingID, err)
+		return err
 	}
 	at := p.ConfirmedAt.UTC()
 	if at.IsZero() {
@@ -231,9 +232,9 @@ func (s *Service) BookingConfirmed(ctx context.Context, r domain.Repository, p c
 // BookingCancelled emails the buyer the cancellation and refund. Inventory releases the
 // seats and its seats.released wakes the queue.
 func (s *Service) BookingCancelled(ctx context.Context, r domain.Repository, p contracts.BookingCancelled) error {
-	eventID, err := uuid.Parse(p.EventID)
+	eventID, err := factID("event_id", p.EventID)
 	if err != nil {
-		return fmt.Errorf("event id %q: %w", p.EventID, err)
+		return err
 	}
 	reason := ""
 	if p.Reason == contracts.CancelEventCancelled {
@@ -244,6 +245,16 @@ func (s *Service) BookingCancelled(ctx context.Context, r domain.Repository, p c
 	d := mail.Data{BookingRef: p.BookingRef, Total: domain.FormatMoney(p.TotalAmount, p.Currency),
 		Refund: domain.FormatMoney(p.RefundAmount, p.Currency), Fee: domain.FormatMoney(p.CancellationFee, p.Currency), Reason: reason}
 	return notify(ctx, r, mail.KindBookingCancelled, p.BookingID, p.UserID, eventID, d)
+}
+
+// factID parses an id a consumed fact must carry. A malformed one can never apply, so the
+// event is dead-lettered at once rather than retried.
+func factID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, consumer.Permanent(fmt.Errorf("%s %q: %w", field, s, err))
+	}
+	return id, nil
 }
 
 // parseID parses an id another service sent and reports false when it is not a UUID:

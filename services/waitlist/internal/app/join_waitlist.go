@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 
@@ -61,10 +60,8 @@ func (s *Service) JoinWaitlist(ctx context.Context, userID string, spec domain.J
 			return err
 		}
 		d := mail.Data{Quantity: e.Quantity, Position: e.Position}
-		if ev, err := r.Event(ctx, e.EventID); err == nil && e.SectionID != "" {
-			if sec, ok := ev.Section(e.SectionID); ok {
-				d.Section = sec.Name
-			}
+		if sec, ok := ev.Section(e.SectionID); ok {
+			d.Section = sec.Name
 		}
 		if err := notify(ctx, r, mail.KindJoined, e.ID.String(), userID, e.EventID, d); err != nil {
 			return err
@@ -73,9 +70,6 @@ func (s *Service) JoinWaitlist(ctx context.Context, userID string, spec domain.J
 			EventID: e.EventID.String(), UserID: userID, SectionID: e.SectionID, Quantity: e.Quantity,
 			Position: e.Position, JoinedAt: e.JoinedAt})
 	})
-	if errors.Is(err, domain.ErrAlreadyWaiting) {
-		return domain.Entry{}, domain.ErrAlreadyWaiting
-	}
 	if err != nil {
 		return domain.Entry{}, err
 	}

@@ -34,7 +34,7 @@ func (s *Service) Stats(ctx context.Context, eventID uuid.UUID) (domain.Stats, e
 }
 
 // NotifyNow is the admin's "notify next": an offer round right away. An event unknown to
-// both the local read model and inventory is a 404.
+// both the local read model and the waitlist's entries is a 404.
 func (s *Service) NotifyNow(ctx context.Context, eventID uuid.UUID) ([]OfferMade, error) {
 	if err := s.knownEvent(ctx, eventID); err != nil {
 		return nil, err

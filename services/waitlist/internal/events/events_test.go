@@ -11,8 +11,8 @@ import (
 	"evently.dev/libs/kafka"
 )
 
-// A payload that cannot decode is dead-lettered at once; types the waitlist does not
-// need are acknowledged without touching the database.
+// A payload that cannot decode, or lacks a well-formed id it must carry, is dead-lettered
+// at once; types the waitlist does not need are acknowledged without touching the database.
 func TestHandleDecodeFailuresAndIgnoredTypes(t *testing.T) {
 	h := &Handlers{}
 	tests := []struct {
@@ -23,6 +23,8 @@ func TestHandleDecodeFailuresAndIgnoredTypes(t *testing.T) {
 		{contracts.TypeBookingConfirmed, `{"booking_id": 5}`, true},
 		{contracts.TypeHoldExpired, `[]`, true},
 		{contracts.TypeUserRegistered, `"x"`, true},
+		{contracts.TypeEventCancelled, `{"event_id":"not-a-uuid"}`, true},
+		{contracts.TypeBookingCancelled, `{"event_id":""}`, true},
 		{contracts.TypeHoldCreated, `{}`, false},
 		{contracts.TypeSeatsSold, `{}`, false},
 		{"evently.something.new.v1", `{}`, false},

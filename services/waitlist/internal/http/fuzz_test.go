@@ -1,14 +1,27 @@
 package http
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"evently.dev/libs/apperr"
+	"evently.dev/libs/httpserver"
+
 	"evently.dev/services/waitlist/internal/domain"
 )
+
+// decodeJoinRequest is the join handler's decoding: httpserver.BindJSON's decoder, then
+// the request's validation.
+func decodeJoinRequest(r io.Reader) (domain.JoinSpec, error) {
+	var req domain.JoinRequest
+	if err := httpserver.DecodeJSON(r, &req); err != nil {
+		return domain.JoinSpec{}, err
+	}
+	return req.Validate()
+}
 
 // FuzzDecodeJoinRequest: any body either decodes to a valid spec or fails with a client
 // error (400/413/422) — never a panic, never a server error, never an out-of-range spec.
@@ -26,7 +39,7 @@ func FuzzDecodeJoinRequest(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		spec, err := DecodeJoinRequest(strings.NewReader(body))
+		spec, err := decodeJoinRequest(strings.NewReader(body))
 		if err != nil {
 			ae, ok := apperr.As(err)
 			if !ok {

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -14,15 +13,6 @@ import (
 
 	"evently.dev/services/waitlist/internal/domain"
 )
-
-// DecodeJoinRequest reads and validates POST /waitlist's body (outside input: fuzzed).
-func DecodeJoinRequest(r io.Reader) (domain.JoinSpec, error) {
-	var req domain.JoinRequest
-	if err := httpserver.DecodeJSON(r, &req); err != nil {
-		return domain.JoinSpec{}, err
-	}
-	return req.Validate()
-}
 
 type offerDTO struct {
 	HoldID      string    `json:"hold_id"`
@@ -75,11 +65,11 @@ func (h *Handler) join(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
+	var req domain.JoinRequest
+	if err := httpserver.BindJSON(c, &req); err != nil {
+		return err
 	}
-	spec, err := DecodeJoinRequest(c.Request().Body)
+	spec, err := req.Validate()
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/outbox"
+	"evently.dev/libs/pg"
 
 	"evently.dev/services/waitlist/internal/domain"
 )
@@ -106,14 +105,11 @@ func (r *Repo) selectEntries() *bun.SelectQuery {
 }
 
 func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
+	if pg.IsNoRows(err) {
 		return domain.ErrNotFoundInStore
 	}
 	return err
 }
-
-// IsNotFound reports whether err is a repository's missing-row error.
-func IsNotFound(err error) bool { return errors.Is(err, domain.ErrNotFoundInStore) }
 
 // InsertEntry stores a new WAITING entry and fills its Seq and Position. A second live
 // entry of the same user for the event is domain.ErrAlreadyWaiting.

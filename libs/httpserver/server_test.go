@@ -1,0 +1,38 @@
+package httpserver
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// TestSpanNamedByRoute checks that a request's span carries the route, not the raw path
+// with its ids, so span names stay few.
+func TestSpanNamedByRoute(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	s := New(Options{Service: "test", Logger: slog.New(slog.DiscardHandler)})
+	s.Echo.GET("/things/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	for _, path := range []string{"/things/0192a5d2-0000-7000-8000-000000000001", "/nothing/here"} {
+		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	ended := rec.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans, want 2", len(ended))
+	}
+	if got := ended[0].Name(); got != "GET /things/:id" {
+		t.Errorf("routed span %q, want %q", got, "GET /things/:id")
+	}
+	if got := ended[1].Name(); got == "GET /nothing/here" {
+		t.Errorf("unrouted span named by its raw path %q", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"evently.dev/libs/groupcommit"
+
 	"evently.dev/services/booking/internal/domain"
 	"evently.dev/services/booking/internal/payment"
 )
@@ -31,11 +33,25 @@ type Service struct {
 	Log       *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
+
+	// writer coalesces confirmed bookings into shared transactions (see writeConfirmed).
+	writer *groupcommit.Committer[pendingWrite, written]
 }
 
-// New builds a Service with the real clock.
+// New builds a Service with the real clock and the default group commit (128 bookings per
+// transaction, two transactions in flight); NewWith sets those.
 func New(repo domain.Repository, inv Inventory, pay payment.Provider, log *slog.Logger) *Service {
-	return &Service{Repo: repo, Inventory: inv, Payments: pay, Log: log, Now: func() time.Time { return time.Now().UTC() }}
+	return NewWith(repo, inv, pay, log, 128, 2)
 }
+
+// NewWith is New with the group commit's batch size and number of transactions in flight.
+func NewWith(repo domain.Repository, inv Inventory, pay payment.Provider, log *slog.Logger, maxBatch, workers int) *Service {
+	s := &Service{Repo: repo, Inventory: inv, Payments: pay, Log: log, Now: func() time.Time { return time.Now().UTC() }}
+	s.writer = s.newWriter(maxBatch, workers)
+	return s
+}
+
+// Close stops the group committer after the writes already queued.
+func (s *Service) Close() { s.writer.Close() }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }

@@ -14,6 +14,7 @@ type Config struct {
 	Kafka     kafka.Config
 	Inventory Inventory
 	Reconcile Reconcile
+	Commit    Commit
 	// PaymentProvider names the payment provider; "simulated" is the only one so far.
 	PaymentProvider string `envconfig:"PAYMENT_PROVIDER" default:"simulated"`
 }
@@ -45,4 +46,12 @@ type Reconcile struct {
 	// Lease is how long a claimed booking is left alone before it may be claimed again
 	// (a replica that died mid-pass loses its claim after this).
 	Lease time.Duration `envconfig:"BOOKING_RECONCILE_LEASE" default:"30s"`
+}
+
+// Commit configures how concurrent confirmations share one transaction.
+type Commit struct {
+	// MaxBatch bounds the bookings one transaction writes.
+	MaxBatch int `envconfig:"BOOKING_COMMIT_MAX_BATCH" default:"128"`
+	// Workers is how many such transactions may be in flight at once.
+	Workers int `envconfig:"BOOKING_COMMIT_WORKERS" default:"2"`
 }

@@ -38,6 +38,13 @@ type Repository interface {
 	// BookingByKeyOrHold finds a user's booking made with key (when key is set), else the
 	// user's booking of the hold: the repeat check of a confirm, in one read.
 	BookingByKeyOrHold(ctx context.Context, userID, key string, holdID uuid.UUID) (Booking, bool, error)
+	// InsertConfirmed stores a booking whose seats inventory has sold, unless the user's
+	// booking of that hold exists: inserted false then. ErrRefTaken or ErrDuplicateKey
+	// when another unique key clashes.
+	InsertConfirmed(ctx context.Context, b Booking) (inserted bool, err error)
+	// InsertConfirmedBatch is InsertConfirmed for many bookings in one statement; any
+	// clash other than an existing booking of the hold fails the whole batch.
+	InsertConfirmedBatch(ctx context.Context, bs []Booking) (inserted []bool, err error)
 	// MarkConfirmed moves a PENDING booking to CONFIRMED with b's amounts and payment;
 	// false when it was no longer PENDING.
 	MarkConfirmed(ctx context.Context, b Booking) (bool, error)
@@ -69,6 +76,8 @@ type Repository interface {
 	// LockEventShared creates a stub row if needed and takes a share lock on it, so a
 	// concurrent event cancellation waits for (and then sees) this transaction.
 	LockEventShared(ctx context.Context, id uuid.UUID) (Event, error)
+	// LockEventsShared is LockEventShared for several events at once.
+	LockEventsShared(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Event, error)
 	// SaveEventFacts upserts what catalog said about an event unless a newer version is
 	// stored; a CANCELLED status is never undone.
 	SaveEventFacts(ctx context.Context, e Event) error
@@ -79,4 +88,14 @@ type Repository interface {
 
 	// Publish writes an event to the outbox in the current transaction.
 	Publish(ctx context.Context, key, typ string, payload any) error
+	// PublishMany writes several events to the outbox in the current transaction.
+	PublishMany(ctx context.Context, msgs []Message) error
+}
+
+// Message is one event for the outbox, with the trace of the request that caused it.
+type Message struct {
+	Key     string
+	Type    string
+	Payload any
+	Trace   map[string]string
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -264,4 +265,67 @@ func toBookings(rows []bookingRow) []domain.Booking {
 		out[i] = r.toDomain()
 	}
 	return out
+}
+
+// InsertConfirmed stores a booking that inventory has already sold unless the user's
+// booking of that hold exists (a twin request, or the seats.sold reconciler, was first):
+// inserted reports which. ErrRefTaken or ErrDuplicateKey when another unique key clashes.
+// It never raises a unique violation, so it is safe inside a larger transaction: a clash
+// is told apart afterwards, off the happy path.
+func (s *Store) InsertConfirmed(ctx context.Context, b domain.Booking) (bool, error) {
+	row := fromBooking(b)
+	res, err := s.db.NewInsert().Model(&row).On("CONFLICT DO NOTHING").Exec(ctx)
+	if ok, err := affected(res, err, "insert confirmed booking"); ok || err != nil {
+		return ok, err
+	}
+	if _, found, err := s.BookingByHold(ctx, b.UserID, b.HoldID); err != nil || found {
+		return false, err
+	}
+	if b.IdempotencyKey != "" {
+		if _, found, err := s.BookingByKey(ctx, b.UserID, b.IdempotencyKey); err != nil || found {
+			if err == nil {
+				err = domain.ErrDuplicateKey
+			}
+			return false, err
+		}
+	}
+	return false, domain.ErrRefTaken
+}
+
+// errBatchClash fails a batch in which some booking clashed on a key other than its hold.
+var errBatchClash = errors.New("a booking of the batch clashed on its reference or Idempotency-Key")
+
+// InsertConfirmedBatch is InsertConfirmed for many bookings in one statement: inserted[i]
+// reports whether bs[i] was new; false means the user's booking of that hold exists. Any
+// other clash fails the batch; the caller then stores the bookings one by one.
+func (s *Store) InsertConfirmedBatch(ctx context.Context, bs []domain.Booking) ([]bool, error) {
+	rows := make([]bookingRow, len(bs))
+	for i, b := range bs {
+		rows[i] = fromBooking(b)
+	}
+	var ids []uuid.UUID
+	if err := s.db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("id").
+		Scan(ctx, &ids); err != nil && !pg.IsNoRows(err) {
+		return nil, wrap("insert confirmed bookings", err)
+	}
+	got := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		got[id] = true
+	}
+	out := make([]bool, len(bs))
+	for i, b := range bs {
+		// Twin requests of one hold in one batch carry the same id: only the first created it.
+		out[i] = got[b.ID]
+		delete(got, b.ID)
+		if !out[i] {
+			// Rare (a twin or the reconciler was first): make sure it was the hold that clashed.
+			if _, found, err := s.BookingByHold(ctx, b.UserID, b.HoldID); err != nil || !found {
+				if err == nil {
+					err = errBatchClash
+				}
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }

@@ -371,8 +371,12 @@ func TestIntegrationCommitIsIdempotentAndRefusesStaleHolds(t *testing.T) {
 			t.Fatalf("retry: %d %s", r.Status, r.Body)
 		}
 	}
-	if r := commit(t, env, id, uuid.NewString(), u); r.Status != 409 {
-		t.Fatalf("same hold, other booking: %d %s", r.Status, r.Body)
+	// The same user's second booking attempt of the hold learns the sale and its booking.
+	if r := commit(t, env, id, uuid.NewString(), u); r.Status != 200 || r.JSON(t)["booking_id"] != booking || r.JSON(t)["replayed"] != true {
+		t.Fatalf("same hold, same user, other booking: %d %s", r.Status, r.Body)
+	}
+	if r := commit(t, env, id, uuid.NewString(), user()); r.Status != 409 && r.Status != 404 {
+		t.Fatalf("same hold, other user: %d %s", r.Status, r.Body)
 	}
 	if got := ledgerStatus(t, env, p.EventID); got["SOLD"] != 2 {
 		t.Fatalf("ledger = %v", got)

@@ -172,7 +172,9 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.Calls++
 	if c, ok := f.commits[holdID]; ok {
-		if c.BookingID != bookingID.String() {
+		// Like inventory: the same user's second booking attempt of a committed hold learns
+		// the sale (and its booking id); anyone else is refused.
+		if c.BookingID != bookingID.String() && c.UserID != body.UserID {
 			problem(w, 409, "hold_already_committed", "the hold was already committed for another booking")
 			return
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"evently.dev/services/booking/internal/app"
 	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/payment"
 )
 
 func TestIntegrationConfirmSuccess(t *testing.T) {
@@ -306,5 +309,86 @@ func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
 	}
 	if c := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); c != 1 {
 		t.Fatalf("%d booking.confirmed events, want 1", c)
+	}
+}
+
+// TestIntegrationBatchedConfirmsWithACancelledEvent races confirmations so that they share
+// transactions, some of them for an event that was cancelled meanwhile: a batch holding
+// those rolls back and is written one by one (refunding them at once), and every hold
+// still ends in exactly one booking with exactly one booking.confirmed.
+func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
+	h := newHarness(t)
+	h.svc = app.NewWith(h.store, h.svc.Inventory, payment.Simulated{}, h.svc.Log, 64, 1)
+	h.svc.Now = func() time.Time { return h.clock }
+	var batched, fellBack atomic.Int32
+	h.svc.OnWriteBatch = func(size int, fb bool) {
+		if size > 1 {
+			batched.Add(1)
+		}
+		if fb {
+			fellBack.Add(1)
+		}
+	}
+	live, gone := h.event(t, 72*time.Hour, nil), h.event(t, 72*time.Hour, nil)
+	if err := h.store.MarkEventCancelled(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	type buyer struct {
+		user string
+		hold uuid.UUID
+		ev   uuid.UUID
+	}
+	var buyers []buyer
+	for i := range 60 {
+		ev := live
+		if i%10 == 3 {
+			ev = gone
+		}
+		u := newUser()
+		hold := h.inv.AddHold(u, ev, time.Minute, map[string]int64{fmt.Sprintf("A-R%d-S1", i): 100})
+		buyers = append(buyers, buyer{user: u, hold: hold.ID, ev: ev})
+	}
+	got := make([]domain.Booking, len(buyers))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, b := range buyers {
+		wg.Go(func() {
+			<-start
+			bk, created, err := h.confirm(t, b.user, b.hold)
+			if err != nil || !created {
+				t.Errorf("confirm %d: created=%v err=%v", i, created, err)
+			}
+			got[i] = bk
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i, b := range buyers {
+		want := domain.StatusConfirmed
+		if b.ev == gone {
+			want = domain.StatusCancelled
+		}
+		stored, ok, _ := h.store.Booking(context.Background(), got[i].ID, false)
+		if !ok || stored.Status != want || stored.HoldID != b.hold {
+			t.Fatalf("buyer %d: stored %+v, want %s", i, stored, want)
+		}
+	}
+	if batched.Load() == 0 {
+		t.Fatal("no confirmations shared a transaction: the batch path was not exercised")
+	}
+	if fellBack.Load() == 0 {
+		t.Fatal("a batch with a cancelled event did not fall back to one-by-one writes")
+	}
+	if n := h.count(t, "SELECT count(*) FROM bookings"); n != len(buyers) {
+		t.Fatalf("%d bookings, want %d", n, len(buyers))
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != len(buyers) {
+		t.Fatalf("%d booking.confirmed, want %d", n, len(buyers))
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingCancelled)); n != 6 {
+		t.Fatalf("%d booking.cancelled, want 6", n)
 	}
 }

@@ -34,6 +34,9 @@ type Service struct {
 	// Now is the clock (tests move it).
 	Now func() time.Time
 
+	// OnWriteBatch, when set before the first confirmation, sees each transaction of
+	// confirmed bookings: how many it carried and whether it fell back to one per booking.
+	OnWriteBatch func(size int, fellBack bool)
 	// writer coalesces confirmed bookings into shared transactions (see writeConfirmed).
 	writer *groupcommit.Committer[pendingWrite, written]
 }

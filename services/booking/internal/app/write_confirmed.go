@@ -38,6 +38,11 @@ func (s *Service) newWriter(maxBatch, workers int) *groupcommit.Committer[pendin
 		},
 		MaxBatch: maxBatch,
 		Workers:  workers,
+		OnBatch: func(size int, fellBack bool) {
+			if s.OnWriteBatch != nil {
+				s.OnWriteBatch(size, fellBack)
+			}
+		},
 	})
 }
 

@@ -206,13 +206,15 @@ type queued struct {
 }
 
 func (s *Service) writeAnnouncements(ctx context.Context, batch []queued) {
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		for _, q := range batch {
-			if err := outbox.Add(q.ctx, tx, q.e); err != nil {
-				return err
-			}
+	evs := make([]kafka.Event, len(batch))
+	for i, q := range batch {
+		evs[i] = q.e
+		if evs[i].Headers == nil {
+			evs[i].Headers = kafka.TraceHeaders(q.ctx)
 		}
-		return nil
+	}
+	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return outbox.AddMany(ctx, tx, evs)
 	})
 	if err != nil {
 		s.Log.WarnContext(ctx, "could not record hold events", "count", len(batch), "error", err)

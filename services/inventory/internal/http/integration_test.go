@@ -2,9 +2,12 @@ package http_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"evently.dev/libs/assertion"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/testkit"
 
@@ -707,6 +711,34 @@ func TestIntegrationLayout50k(t *testing.T) {
 	}
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	t.Logf("layout of 50,000 seats over HTTP: median %s, max %s", durs[len(durs)/2], durs[len(durs)-1])
+
+	// A client that accepts gzip gets the map compressed, and it decodes to the same JSON.
+	req, err := http.NewRequest("GET", env.URL+"/api/v1/events/"+p.EventID+"/venue/layout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	reqID := uuid.NewString()
+	req.Header.Set(assertion.HeaderRequestID, reqID)
+	assertion.Sign(req.Header, inventorytest.Secret, assertion.Identity{UserID: u, Role: assertion.RoleUser}, reqID, time.Now())
+	res, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("layout with Accept-Encoding gzip: %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) || !strings.Contains(string(plain), `"status":"HELD"`) {
+		t.Fatalf("gzipped layout does not decode to the map (%v)", err)
+	}
+	t.Logf("layout of 50,000 seats: %d bytes, %d gzipped", len(plain), len(raw))
 	if got := ledgerStatus(t, env, p.EventID); got["AVAILABLE"] != 50_000 {
 		t.Fatalf("ledger = %v", got)
 	}

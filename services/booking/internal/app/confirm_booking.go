@@ -36,25 +36,29 @@ const maxRefAttempts = 8
 // the same. When inventory cannot be reached nothing is written and the caller gets 503:
 // retrying the same request is safe.
 func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.ConfirmRequest) (domain.Booking, bool, error) {
-	b, ok, err := s.Repo.BookingByKeyOrHold(ctx, userID, req.IdempotencyKey, req.HoldID)
-	if err != nil {
-		return domain.Booking{}, false, err
-	}
-	if ok {
-		return s.repeat(ctx, b, req)
-	}
-	if req.EventID != uuid.Nil {
-		if err := s.checkHoldEvent(ctx, userID, req); err != nil {
+	if req.IdempotencyKey != "" {
+		// A key names one request: a key already used for another hold is refused before
+		// anything is sold. Without a key, a repeat is recognised by the hold further on
+		// (inventory replays the sale; the write finds the booking), which saves a read on
+		// every first confirmation.
+		b, ok, err := s.Repo.BookingByKeyOrHold(ctx, userID, req.IdempotencyKey, req.HoldID)
+		if err != nil {
 			return domain.Booking{}, false, err
+		}
+		if ok {
+			return s.repeat(ctx, b, req)
 		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return domain.Booking{}, false, fmt.Errorf("new booking id: %w", err)
 	}
-	c, err := s.Inventory.Commit(ctx, req.HoldID, id, userID)
+	// Inventory checks event_id against the hold before selling: no extra round trip.
+	c, err := s.Inventory.Commit(ctx, req.HoldID, id, userID, req.EventID)
 	var refused *domain.InventoryRefusal
 	switch {
+	case errors.As(err, &refused) && refused.Code == domain.ErrEventMismatch.Code:
+		return domain.Booking{}, false, domain.ErrEventMismatch
 	case errors.As(err, &refused):
 		return s.recordRefusal(ctx, userID, req, id, refused)
 	case err != nil:
@@ -63,7 +67,7 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 	}
 	// A twin request (or an earlier try whose answer was lost) may own the sale: its booking
 	// id is the one to write.
-	b, err = s.confirmedBooking(ctx, c, req.IdempotencyKey, req.PaymentMethod)
+	b, err := s.confirmedBooking(ctx, c, req.IdempotencyKey, req.PaymentMethod)
 	if err != nil {
 		return domain.Booking{}, false, err
 	}
@@ -82,6 +86,10 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 // It reports whether it wrote anything: on the usual path the request's own write came
 // first and this is a single conflicting insert.
 func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.Commit) (bool, error) {
+	// The usual case by far: the request wrote its booking. One indexed read settles it.
+	if _, found, err := r.BookingByHold(ctx, c.UserID, c.HoldID); err != nil || found {
+		return false, err
+	}
 	b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
 	if err != nil {
 		return false, err
@@ -177,26 +185,10 @@ func (s *Service) repeat(ctx context.Context, b domain.Booking, req domain.Confi
 	return b, false, failureError(b)
 }
 
-// checkHoldEvent refuses a request whose event_id is not the hold's event before anything
-// is sold. A hold inventory cannot find is left to commit, which answers for it.
-func (s *Service) checkHoldEvent(ctx context.Context, userID string, req domain.ConfirmRequest) error {
-	h, err := s.Inventory.Hold(ctx, req.HoldID, userID)
-	var refused *domain.InventoryRefusal
-	switch {
-	case errors.As(err, &refused):
-		return nil
-	case err != nil:
-		return domain.ErrInventoryUnavailable.Wrap(err)
-	case h.EventID != req.EventID:
-		return domain.ErrEventMismatch
-	}
-	return nil
-}
-
 // drive takes a PENDING booking one step: commit in inventory, then CONFIRMED or FAILED.
 // It is what both a repeated request and the reconciler run; every step is idempotent.
 func (s *Service) drive(ctx context.Context, b domain.Booking) (domain.Booking, error) {
-	c, err := s.Inventory.Commit(ctx, b.HoldID, b.ID, b.UserID)
+	c, err := s.Inventory.Commit(ctx, b.HoldID, b.ID, b.UserID, uuid.Nil)
 	var refused *domain.InventoryRefusal
 	switch {
 	case errors.As(err, &refused):

@@ -18,9 +18,10 @@ import (
 
 // Inventory is the part of inventory's internal API the saga needs.
 type Inventory interface {
-	// Commit sells a hold's seats for a booking; idempotent by hold and booking id.
-	// Refusals are *domain.InventoryRefusal; other errors are transient.
-	Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, error)
+	// Commit sells a hold's seats for a booking; idempotent by hold for the same user,
+	// answering the booking id that owns the sale. eventID, when not nil, must be the
+	// hold's event. Refusals are *domain.InventoryRefusal; other errors are transient.
+	Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, error)
 	// Hold looks up a user's live hold.
 	Hold(ctx context.Context, holdID uuid.UUID, userID string) (domain.HoldInfo, error)
 }

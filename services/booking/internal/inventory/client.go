@@ -64,6 +64,7 @@ func New(o Options) *Client {
 type commitBody struct {
 	BookingID string `json:"booking_id"`
 	UserID    string `json:"user_id"`
+	EventID   string `json:"event_id,omitempty"`
 }
 
 type commitAnswer struct {
@@ -80,8 +81,12 @@ type commitAnswer struct {
 // Commit sells the hold's seats for the booking. It is idempotent by hold (for the same
 // user) on inventory's side, and answers the booking id that owns the sale, so transport errors and 502/503/504 are retried. A 4xx answer is
 // a *domain.InventoryRefusal; anything else is transient.
-func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, error) {
-	body, _ := json.Marshal(commitBody{BookingID: bookingID.String(), UserID: userID})
+func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, error) {
+	cb := commitBody{BookingID: bookingID.String(), UserID: userID}
+	if eventID != uuid.Nil {
+		cb.EventID = eventID.String()
+	}
+	body, _ := json.Marshal(cb)
 	var a commitAnswer
 	path := "/internal/v1/holds/" + holdID.String() + "/commit"
 	if err := c.do(ctx, http.MethodPost, path, body, &a); err != nil {

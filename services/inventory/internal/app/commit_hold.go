@@ -31,17 +31,27 @@ import (
 // many buyers' sales, each still all-or-nothing. The commits table is read only when the
 // sale cannot go ahead (hold gone, seats not AVAILABLE, or a unique clash on hold or
 // booking), not up front: a first commit, the common case, costs no extra query.
-func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, bool, error) {
+//
+// eventID, when not nil, is the event the caller expects the hold to be of: a hold of
+// another event is refused (ErrEventMismatch) before anything is sold.
+func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, bool, error) {
 	h, found, err := s.Holds.Find(ctx, userID, holdID)
 	if err != nil {
 		return domain.Commit{}, false, err
 	}
 	if !found || !h.ExpiresAt.After(s.Now()) {
 		// Committed already (by this request's earlier try or a twin), or truly gone.
-		if c, ok, err := s.recordedCommit(ctx, holdID, bookingID, userID); ok || err != nil {
+		c, ok, err := s.recordedCommit(ctx, holdID, bookingID, userID)
+		if ok && eventID != uuid.Nil && c.EventID != eventID {
+			return domain.Commit{}, false, domain.ErrEventMismatch
+		}
+		if ok || err != nil {
 			return c, ok, err
 		}
 		return domain.Commit{}, false, domain.ErrHoldExpired
+	}
+	if eventID != uuid.Nil && h.EventID != eventID {
+		return domain.Commit{}, false, domain.ErrEventMismatch
 	}
 	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: h.EventID, UserID: userID, Seats: h.Seats,
 		TotalAmount: h.TotalAmount, Currency: h.Currency, CommittedAt: s.Now().UTC().Truncate(time.Microsecond)} // PostgreSQL keeps µs: a replay must answer the same instant

@@ -358,6 +358,16 @@ func TestIntegrationCommitIsIdempotentAndRefusesStaleHolds(t *testing.T) {
 	if r := commit(t, env, id, booking, user()); r.Status != 409 && r.Status != 404 {
 		t.Fatalf("commit for another user: %d %s", r.Status, r.Body)
 	}
+	// A caller that expects another event is refused before anything is sold.
+	if r := env.Call(t, "POST", "/internal/v1/holds/"+id+"/commit", "service:booking",
+		map[string]any{"booking_id": booking, "user_id": u, "event_id": uuid.NewString()}); r.Status != 422 ||
+		!strings.Contains(string(r.Body), "event_mismatch") {
+		t.Fatalf("commit for another event: %d %s", r.Status, r.Body)
+	}
+	if r := env.Call(t, "POST", "/internal/v1/holds/"+id+"/commit", "service:booking",
+		map[string]any{"booking_id": booking, "user_id": u, "event_id": "nope"}); r.Status != 400 {
+		t.Fatalf("commit with a bad event id: %d %s", r.Status, r.Body)
+	}
 	first := commit(t, env, id, booking, u)
 	if first.Status != 200 {
 		t.Fatalf("commit: %d %s", first.Status, first.Body)

@@ -158,6 +158,7 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		BookingID string `json:"booking_id"`
 		UserID    string `json:"user_id"`
+		EventID   string `json:"event_id"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.UserID == "" {
 		problem(w, 400, "invalid_json", "bad body")
@@ -171,6 +172,10 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Calls++
+	if h, ok := f.holds[holdID]; ok && body.EventID != "" && h.EventID.String() != body.EventID {
+		problem(w, 422, "event_mismatch", "the hold belongs to another event")
+		return
+	}
 	if c, ok := f.commits[holdID]; ok {
 		// Like inventory: the same user's second booking attempt of a committed hold learns
 		// the sale (and its booking id); anyone else is refused.

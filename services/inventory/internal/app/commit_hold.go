@@ -59,6 +59,7 @@ func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, u
 	if err != nil {
 		return domain.Commit{}, false, err
 	}
+	s.note(h.EventID, h.SeatIDs(), stateSold)
 	if !out.replayed {
 		// The sale is final; Redis only catches up. If this fails the hold lapses on its own
 		// and the sold set is rebuilt from the ledger when missing, so log and answer success.
@@ -326,8 +327,10 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 // set (they can never be held), which agrees with a rebuild from the ledger.
 func (s *Service) SyncReturned(ctx context.Context, r ReturnedSeats) error {
 	if r.Closed {
+		s.note(r.EventID, r.SeatIDs, stateSold) // closed seats show as sold
 		return nil
 	}
+	s.note(r.EventID, r.SeatIDs, stateAvailable)
 	return s.Holds.Unsold(ctx, r.EventID, domain.Change{Type: domain.ChangeReturned, SeatIDs: r.SeatIDs})
 }
 

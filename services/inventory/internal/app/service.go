@@ -40,6 +40,7 @@ type Service struct {
 	mu      sync.Mutex
 	events  map[uuid.UUID]cachedEvent
 	layouts map[uuid.UUID]*Layout
+	views   map[uuid.UUID]*view
 	// Striped locks make concurrent loads of one event's layout, or rebuilds of one event's
 	// sold set, happen once without a map of locks that grows forever.
 	layoutLocks [64]sync.Mutex
@@ -60,7 +61,7 @@ type cachedEvent struct {
 // New builds the service.
 func New(st *store.Store, hs *holds.Store, cfg config.Config, log *slog.Logger) *Service {
 	s := &Service{Store: st, Holds: hs, Cfg: cfg, Log: log, Now: time.Now,
-		events: map[uuid.UUID]cachedEvent{}, layouts: map[uuid.UUID]*Layout{}, metrics: newCommitMetrics()}
+		events: map[uuid.UUID]cachedEvent{}, layouts: map[uuid.UUID]*Layout{}, views: map[uuid.UUID]*view{}, metrics: newCommitMetrics()}
 	s.commits = s.newCommitter()
 	return s
 }

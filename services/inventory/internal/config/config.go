@@ -22,6 +22,10 @@ type Config struct {
 	EventCacheTTL time.Duration `envconfig:"EVENT_CACHE_TTL" default:"2s"`
 	// LayoutCacheEvents is how many events' expanded seat layouts one replica keeps in memory.
 	LayoutCacheEvents int `envconfig:"LAYOUT_CACHE_EVENTS" default:"32"`
+	// AvailabilityCacheTTL is how long one replica answers seat maps, availability and
+	// best-available picks from the seat states it last read from Redis (0: read every time).
+	// Holds stay exact: Redis's hold script decides every seat.
+	AvailabilityCacheTTL time.Duration `envconfig:"AVAILABILITY_CACHE_TTL" default:"250ms"`
 	// SSEHeartbeat is the interval of comment lines that keep idle streams open through proxies.
 	SSEHeartbeat time.Duration `envconfig:"SSE_HEARTBEAT" default:"15s"`
 	// SSEBuffer is each subscriber's queue of pending changes; a slower client loses changes

@@ -121,3 +121,77 @@ func TestIntegrationBatchedCommitsSurviveARefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationBestAvailableRushFillsTheSection races more best-available buyers than a
+// section has pairs of seats. Picks come from one shared view that reserves what it hands
+// out: no seat goes to two buyers (Redis agrees seat by seat), and buyers are refused only
+// once no two adjacent seats are left.
+func TestIntegrationBestAvailableRushFillsTheSection(t *testing.T) {
+	env := inventorytest.New(t)
+	p := env.Publish(t, inventorytest.Layout{Sections: 1, Rows: 5, SeatsPerRow: 20, Price: 1000}, 10)
+	sec := p.Sections[0].SectionID
+	const buyers = 80 // 50 pairs exist
+	type result struct {
+		status int
+		seats  []string
+		hold   string
+	}
+	results := make([]result, buyers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range buyers {
+		wg.Go(func() {
+			<-start
+			r, err := env.Request("POST", "/api/v1/seats/hold", user(), map[string]any{"event_id": p.EventID, "section_id": sec, "quantity": 2})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res := result{status: r.Status}
+			if r.Status == 201 {
+				m := r.JSON(t)
+				res.hold = m["hold_id"].(string)
+				for _, s := range m["seats"].([]any) {
+					res.seats = append(res.seats, s.(map[string]any)["seat_id"].(string))
+				}
+			}
+			results[i] = res
+		})
+	}
+	close(start)
+	wg.Wait()
+	ctx := context.Background()
+	owner := map[string]string{}
+	won := 0
+	for _, r := range results {
+		switch r.status {
+		case 201:
+			won++
+			for _, s := range r.seats {
+				if prev, dup := owner[s]; dup {
+					t.Fatalf("seat %s handed to holds %s and %s", s, prev, r.hold)
+				}
+				owner[s] = r.hold
+				got, err := env.Redis.Get(ctx, env.Holds.SeatKey(uuid.MustParse(p.EventID), s)).Result()
+				if err != nil || got != r.hold {
+					t.Fatalf("seat %s: Redis says %q (%v), want hold %s", s, got, err, r.hold)
+				}
+			}
+		case 409:
+		default:
+			t.Fatalf("unexpected status %d", r.status)
+		}
+	}
+	// Every refusal was honest: no row is left with two free seats side by side.
+	for row := range 5 {
+		ids := inventorytest.SeatIDs(p, 0, row, 1, 20)
+		for i := 1; i < len(ids); i++ {
+			_, a := owner[ids[i-1]]
+			_, b := owner[ids[i]]
+			if !a && !b {
+				t.Fatalf("row %d still has %s and %s free after %d buyers were refused", row+1, ids[i-1], ids[i], buyers-won)
+			}
+		}
+	}
+	t.Logf("%d of %d buyers got a pair; %d seats held", won, buyers, len(owner))
+}

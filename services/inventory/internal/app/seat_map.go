@@ -25,7 +25,6 @@ const (
 
 var stateNames = [...]string{domain.SeatAvailable, domain.SeatHeld, domain.SeatSold}
 
-
 // StatusAt returns the status of the layout's i-th seat: SOLD (or closed), HELD or AVAILABLE.
 func (m *SeatMap) StatusAt(i int) string { return stateNames[m.status[i]] }
 

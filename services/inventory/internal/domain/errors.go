@@ -20,5 +20,5 @@ var (
 	ErrHoldCommitted   = apperr.New(apperr.KindConflict, "hold_already_committed", "the hold was already committed for another booking")
 	// ErrEventMismatch refuses a commit whose caller expected the hold to be of another event.
 	ErrEventMismatch = apperr.New(apperr.KindUnprocessable, "event_mismatch", "the hold belongs to another event")
-	ErrBookingUsed     = apperr.New(apperr.KindConflict, "booking_already_committed", "the booking already committed another hold")
+	ErrBookingUsed   = apperr.New(apperr.KindConflict, "booking_already_committed", "the booking already committed another hold")
 )

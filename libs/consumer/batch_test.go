@@ -248,3 +248,83 @@ func TestIntegrationRunnerBatchFailsHalfwayThenSucceeds(t *testing.T) {
 	}
 	appliedOnce(t, db, all)
 }
+
+// A batch that PostgreSQL aborts to break a deadlock with another transaction is run
+// again as a batch (the conflict was about timing, not its messages): every event is
+// applied once, in one committed batch, and nothing is dead-lettered.
+func TestIntegrationRunnerBatchRetriedAfterDeadlock(t *testing.T) {
+	db, cfg := setup(t)
+	p := kafkatest.Producer(t, cfg)
+	var events []kafka.Event
+	for range 10 {
+		events = append(events, event(t, cfg, "k", "evently.test.happened.v1"))
+	}
+	publish(t, p, events...)
+
+	// The other transaction holds lock 2 and then asks for lock 1, which the first
+	// event's handler holds while it asks for lock 2: a real deadlock.
+	ctx := context.Background()
+	other, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	if _, err := other.ExecContext(ctx, "SELECT pg_advisory_xact_lock(2)"); err != nil {
+		t.Fatal(err)
+	}
+	holding := make(chan struct{})
+	otherDone := make(chan error, 1)
+	go func() {
+		<-holding
+		time.Sleep(200 * time.Millisecond) // let the handler queue for lock 2 first
+		_, err := other.ExecContext(ctx, "SELECT pg_advisory_xact_lock(1)")
+		if err == nil {
+			err = other.Commit()
+		}
+		otherDone <- err
+	}()
+
+	var seen calls
+	var once sync.Once
+	handler := func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+		if seen.add(e.ID) == 1 && e.ID == events[0].ID {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(1)"); err != nil {
+				return err
+			}
+			once.Do(func() { close(holding) })
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(2)"); err != nil {
+				return fmt.Errorf("second lock: %w", err)
+			}
+		}
+		return applyEffect(ctx, tx, e)
+	}
+	reader := sdkmetric.NewManualReader()
+	r, err := consumer.New(cfg, db, consumer.Options{
+		Group: kafkatest.Group(t, cfg), Topics: []string{topic}, Handler: handler,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	testkit.Eventually(t, 30*time.Second, func() bool { return outcomes(t, reader)["processed"] >= int64(len(events)) }, "events applied")
+	select {
+	case err := <-otherDone:
+		// One side of the deadlock was aborted: the batch (then retried) or the other.
+		t.Logf("other transaction: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other transaction never finished: no deadlock was resolved")
+	}
+	appliedOnce(t, db, events)
+	if seen.get(events[0].ID) < 2 {
+		t.Fatalf("first event ran %d times; the deadlock should have aborted its batch once", seen.get(events[0].ID))
+	}
+	txs, offered, largest := batchStats(t, reader)
+	if largest != int64(len(events)) || offered != int64(len(events)) || txs != 1 {
+		t.Errorf("committed %d events in %d transactions (largest %d): want the whole batch retried as one", offered, txs, largest)
+	}
+	if o := outcomes(t, reader); o["retried"] != 0 || o["dead_lettered"] != 0 {
+		t.Errorf("outcomes %v: want no per-message retries", o)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"go.opentelemetry.io/otel"
@@ -342,6 +343,14 @@ func (r *Runner) process(ctx context.Context, s sarama.ConsumerGroupSession, bat
 		items[i] = r.prepare(ctx, msg)
 	}
 	failed, err := r.applyBatch(ctx, items)
+	if err != nil && isTxConflict(err) && ctx.Err() == nil {
+		// A deadlock or serialization failure says when the batch ran (beside another
+		// partition's batch), not what is in it: run the batch once more before paying
+		// for one transaction per message.
+		r.log.InfoContext(ctx, "batch hit a transaction conflict, retrying it", "topic", batch[0].Topic,
+			"partition", batch[0].Partition, "messages", len(batch), "error", err)
+		failed, err = r.applyBatch(ctx, items)
+	}
 	if err == nil {
 		var processed, duplicate, skipped int64
 		for i := range items {
@@ -391,6 +400,13 @@ func (r *Runner) process(ctx context.Context, s sarama.ConsumerGroupSession, bat
 		s.MarkMessage(msg, "")
 	}
 	return true
+}
+
+// isTxConflict reports a deadlock or serialization failure, which PostgreSQL resolves by
+// aborting one of the transactions involved.
+func isTxConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 func endSpans(items []item) {

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka/kafkatest"
 
 	"evently.dev/services/analytics/internal/events"
 	"evently.dev/services/analytics/internal/store"
@@ -96,5 +97,66 @@ func TestIntegrationStatementsPerBookingFact(t *testing.T) {
 	if booked != 2*bookings || converted != bookings || holds != bookings {
 		t.Errorf("after repeated facts: seats sold %d, converted %d, holds %d; want %d, %d, %d",
 			booked, converted, holds, 2*bookings, bookings, bookings)
+	}
+}
+
+// txCounter counts statements and commits separately.
+type txCounter struct{ statements, commits atomic.Int64 }
+
+func (c *txCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (c *txCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	switch strings.ToUpper(strings.TrimSpace(e.Query)) {
+	case "COMMIT":
+		c.commits.Add(1)
+	case "BEGIN", "ROLLBACK":
+	default:
+		c.statements.Add(1)
+	}
+}
+
+// What a booking costs analytics through the real consumer: its three facts arrive on
+// two topics, are batched per partition, and share each batch's BEGIN, inbox insert and
+// COMMIT. A backlog (the state after a rush) is the case batching is for.
+func TestIntegrationStatementsPerBookingThroughKafka(t *testing.T) {
+	sys := newSystem(t, "UTC")
+	counter := &txCounter{}
+	sys.store = store.New(sys.db.WithQueryHook(counter))
+	cfg := kafkatest.Config(t)
+	kafkatest.Topics(t, cfg, events.Topics...)
+
+	s := newScript(t, time.UTC)
+	now := time.Now().UTC().Truncate(time.Second)
+	ev := s.publish("Rush", "concert", "EUR", now.Add(-time.Hour),
+		contracts.LayoutSection{Name: "Stalls", Capacity: 5000, Price: 5000},
+		contracts.LayoutSection{Name: "Balcony", Capacity: 3000, Price: 3000})
+	ids := s.sectionIDs(ev)
+	const bookings = 300
+	for i := range bookings {
+		s.book(ev, now.Add(time.Duration(i)*time.Millisecond), seat{ids[i%2], 5000}, seat{ids[(i+1)%2], 3000})
+	}
+	send(t, kafkatest.Producer(t, cfg), cfg, s.msgs...)
+
+	sys.startConsuming(cfg)
+	sys.waitApplied(1)
+	statements, commits := counter.statements.Load(), counter.commits.Load()
+	t.Logf("%d bookings (%d messages): %d statements, %d commits; %.2f statements and %.3f commits per booking",
+		bookings, len(s.msgs), statements, commits, float64(statements)/bookings, float64(commits)/bookings)
+	var sold, booked int
+	if err := sys.db.QueryRowContext(context.Background(), `SELECT ledger_sold, seats_sold FROM events WHERE gen = 1 AND event_id = ?`,
+		ev.id).Scan(&sold, &booked); err != nil {
+		t.Fatal(err)
+	}
+	if sold != 2*bookings || booked != 2*bookings {
+		t.Fatalf("ledger %d, booked %d seats; want %d each", sold, booked, 2*bookings)
+	}
+	// One statement per fact plus the batches' share; well under one commit per booking.
+	if per := float64(statements) / bookings; per > 4 {
+		t.Errorf("%.2f statements per booking, want at most 4", per)
+	}
+	if commits >= bookings/2 {
+		t.Errorf("%d commits for %d bookings: the backlog was not batched", commits, bookings)
 	}
 }

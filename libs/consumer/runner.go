@@ -42,6 +42,12 @@ const (
 // Handler applies one event inside tx, the transaction that also records the event in the
 // inbox. It must do all its writes through tx, or they escape the exactly-once guarantee.
 // Return an error to roll back and retry, or Permanent(err) to dead-letter at once.
+//
+// tx may hold a batch: the events before this one on the same partition, applied by
+// earlier calls, and the ones after it. So a handler must report every failed statement
+// as an error (an ignored one leaves tx unusable and the next event gets the blame), must
+// not end tx itself, and is called again for the same event when its batch is rolled
+// back and replayed one event per transaction.
 type Handler func(ctx context.Context, tx bun.Tx, e kafka.Event) error
 
 // Options configures a Runner. Zero values select the defaults in brackets.

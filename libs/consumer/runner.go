@@ -284,7 +284,8 @@ func (h groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.C
 		case <-ctx.Done():
 			return nil
 		}
-		batch, open := r.fill(ctx, claim.Messages(), batch)
+		var open bool
+		batch, open = r.fill(ctx, claim.Messages(), batch)
 		if !r.process(ctx, s, batch) {
 			return nil // the session ended mid-batch: leave the rest unmarked for the next owner
 		}
@@ -294,8 +295,8 @@ func (h groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.C
 	}
 }
 
-// fill adds the messages already waiting to batch, and those arriving within BatchWait of
-// its first one, up to MaxBatch. It reports false when the claim's channel closed.
+// fill adds the messages already waiting to batch, then those arriving within BatchWait,
+// up to MaxBatch. It reports false when the claim's channel closed.
 func (r *Runner) fill(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, batch []*sarama.ConsumerMessage) ([]*sarama.ConsumerMessage, bool) {
 drain:
 	for len(batch) < r.opts.MaxBatch {

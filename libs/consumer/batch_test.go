@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -327,4 +328,62 @@ func TestIntegrationRunnerBatchRetriedAfterDeadlock(t *testing.T) {
 	if o := outcomes(t, reader); o["retried"] != 0 || o["dead_lettered"] != 0 {
 		t.Errorf("outcomes %v: want no per-message retries", o)
 	}
+}
+
+// A database that cannot be reached for longer than the retries last is waited for: no
+// event is dead-lettered for it, and every event is applied once when it is back.
+func TestIntegrationRunnerWaitsOutDatabaseOutage(t *testing.T) {
+	db, cfg := setup(t)
+	ctx := context.Background()
+	var name string
+	if err := db.QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, testkit.AdminDatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAllowed := func(allowed bool) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", pgx.Identifier{name}.Sanitize(), allowed)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		setAllowed(true) // before the database is dropped
+		_ = admin.Close(ctx)
+	})
+
+	reader := sdkmetric.NewManualReader()
+	r, err := consumer.New(cfg, db, consumer.Options{
+		Group: kafkatest.Group(t, cfg), Topics: []string{topic}, Handler: applyEffect,
+		MaxAttempts: 2, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	testkit.Eventually(t, 30*time.Second, r.Ready, "runner in a group session")
+
+	// The outage: no new connections, and the open ones cut.
+	setAllowed(false)
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+		t.Fatal(err)
+	}
+	var events []kafka.Event
+	for i := range 12 {
+		events = append(events, event(t, cfg, fmt.Sprintf("k%d", i%3), "evently.test.happened.v1"))
+	}
+	publish(t, kafkatest.Producer(t, cfg), events...)
+	testkit.Eventually(t, 30*time.Second, func() bool { return outcomes(t, reader)["retried"] >= 10 }, "runner retrying against the outage")
+	time.Sleep(2 * time.Second) // many times what MaxAttempts=2 would allow
+	setAllowed(true)
+
+	testkit.Eventually(t, 30*time.Second, func() bool { return outcomes(t, reader)["processed"] >= int64(len(events)) }, "events applied after the outage")
+	if o := outcomes(t, reader); o["dead_lettered"] != 0 {
+		t.Fatalf("outcomes %v: an unreachable database dead-lettered events", o)
+	}
+	appliedOnce(t, db, events)
 }

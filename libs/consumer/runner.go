@@ -7,10 +7,13 @@ package consumer
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -416,6 +419,25 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
+// isUnavailable reports an error of reaching a server rather than of the statement: no
+// connection, a connection lost, or a database shutting down or starting up.
+func isUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return false // a deadline of the handler's own is an ordinary failure
+	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08 is connection exceptions; 57P01-57P03 are admin or crash shutdown and
+		// "cannot connect now" (starting up or in recovery).
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
+}
+
 func endSpans(items []item) {
 	for i := range items {
 		items[i].span.End()
@@ -565,7 +587,10 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 		return true
 	}
 
-	attempt := 1
+	// failures counts the attempts that failed because of the event; a database that
+	// cannot be reached says nothing about the event, so waiting for it spends none, and
+	// an outage longer than the retries cannot park healthy events on the DLQ.
+	failures, outage := 0, 0
 	var duplicate bool
 	if prior != nil {
 		err = prior
@@ -585,19 +610,28 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 			return false
 		}
 		span.RecordError(err)
-		if IsPermanent(err) || attempt >= r.opts.MaxAttempts {
-			span.SetStatus(codes.Error, err.Error())
-			return r.deadLetter(ctx, msg, fmt.Errorf("after %d attempts: %w", attempt, err))
+		var wait time.Duration
+		if isUnavailable(err) {
+			outage++
+			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, outage)
+			r.log.WarnContext(ctx, "database unavailable, waiting for it", "topic", msg.Topic,
+				"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "retry_in", wait, "error", err)
+		} else {
+			outage = 0
+			failures++
+			if IsPermanent(err) || failures >= r.opts.MaxAttempts {
+				span.SetStatus(codes.Error, err.Error())
+				return r.deadLetter(ctx, msg, fmt.Errorf("after %d attempts: %w", failures, err))
+			}
+			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+			r.log.WarnContext(ctx, "event handler failed, retrying", "topic", msg.Topic,
+				"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "attempt", failures,
+				"retry_in", wait, "error", err)
 		}
-		wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
-		r.log.WarnContext(ctx, "event handler failed, retrying", "topic", msg.Topic,
-			"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "attempt", attempt,
-			"retry_in", wait, "error", err)
 		r.count(ctx, msg.Topic, "retried")
 		if !retry.Sleep(ctx, wait) {
 			return false
 		}
-		attempt++
 		duplicate, err = r.apply(ctx, msg.Topic, e)
 	}
 }

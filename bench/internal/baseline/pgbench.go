@@ -107,8 +107,11 @@ CREATE TABLE pgb_bookings (
     id uuid PRIMARY KEY, event_id uuid NOT NULL, seats jsonb NOT NULL, status text NOT NULL,
     total_amount bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
 INSERT INTO pgb_seats (event_id, seat_id)
-  SELECT '00000000-0000-4000-8000-00000000be4c', 'S' || g FROM generate_series(1, %d) g;
-VACUUM ANALYZE pgb_seats;`, seats))
+  SELECT '00000000-0000-4000-8000-00000000be4c', 'S' || g FROM generate_series(1, %d) g;`, seats))
+	if err == nil {
+		// VACUUM may not share the multi-statement (implicitly transactional) batch above.
+		_, err = db.Exec(ctx, "VACUUM ANALYZE pgb_seats")
+	}
 	_ = db.Close(ctx)
 	if err != nil {
 		return res, fmt.Errorf("pgbench setup: %w", err)

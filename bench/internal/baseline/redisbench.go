@@ -2,7 +2,6 @@ package baseline
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"net"
 	"os/exec"
@@ -76,15 +75,18 @@ func RedisBenchmark(ctx context.Context, addr string, requests, clients int) (Re
 	if err != nil {
 		return res, fmt.Errorf("redis-benchmark: %w: %s", err, out)
 	}
-	// --csv prints a header and one row: test, rps, avg, min, p50, p95, p99, max.
-	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
-	if err != nil || len(rows) < 2 || len(rows[1]) < 7 {
+	// --csv prints a header and one row: test, rps, avg, min, p50, p95, p99, max. The test
+	// name is the whole command, quotes unescaped, so only the last seven fields are read.
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	f := strings.Split(lines[len(lines)-1], ",")
+	if len(f) < 8 {
 		return res, fmt.Errorf("redis-benchmark output not understood: %s", out)
 	}
-	last := rows[len(rows)-1]
-	res.PerSec, _ = strconv.ParseFloat(last[1], 64)
-	res.P50Ms, _ = strconv.ParseFloat(last[4], 64)
-	res.P99Ms, _ = strconv.ParseFloat(last[6], 64)
+	num := func(i int) float64 {
+		v, _ := strconv.ParseFloat(strings.Trim(f[len(f)-8+i], `"`), 64)
+		return v
+	}
+	res.PerSec, res.P50Ms, res.P99Ms = num(1), num(4), num(6)
 	if res.PerSec == 0 {
 		return res, fmt.Errorf("redis-benchmark printed no rate: %s", out)
 	}

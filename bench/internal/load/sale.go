@@ -47,8 +47,8 @@ type SaleResult struct {
 	HoldOut     map[string]int `json:"hold_outcomes"`
 	ConfirmOut  map[string]int `json:"confirm_outcomes"`
 	Released    int            `json:"holds_released_after_failed_confirm"`
-	// Timeline is the seats sold in each second of the sale.
-	Timeline []int  `json:"timeline"`
+	// Timeline is the seats sold in each 100 ms of the sale.
+	Timeline []int  `json:"timeline_100ms"`
 	Stopped  string `json:"stopped"`
 	// Ended is when the last booking was confirmed (zero if none).
 	Ended time.Time `json:"ended"`
@@ -64,7 +64,7 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 	var sold, bookings, released, nextPair atomic.Int64
 	var lastSale atomic.Int64
 	lastSale.Store(start.UnixNano())
-	timeline := make([]atomic.Int64, int(s.Timeout.Seconds())+2)
+	timeline := make([]atomic.Int64, int(s.Timeout/bucket)+2)
 	exhausted := make([]atomic.Int64, len(s.Sections)) // unix nanos of the last not_enough_seats
 	target := int64(s.Target)
 	var stopped atomic.Value
@@ -186,8 +186,8 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 				sold.Add(n)
 				bookings.Add(1)
 				lastSale.Store(now.UnixNano())
-				if sec := int(now.Sub(start).Seconds()); sec < len(timeline) {
-					timeline[sec].Add(n)
+				if i := int(now.Sub(start) / bucket); i < len(timeline) {
+					timeline[i].Add(n)
 				}
 			}
 		})
@@ -205,7 +205,7 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 		res.Seconds = end.Sub(start).Seconds()
 		res.SeatsPerSec = float64(res.SeatsSold) / res.Seconds
 	}
-	last := min(int(end.Sub(start).Seconds())+1, len(timeline))
+	last := min(int(end.Sub(start)/bucket)+1, len(timeline))
 	for i := range last {
 		res.Timeline = append(res.Timeline, int(timeline[i].Load()))
 	}
@@ -213,15 +213,32 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 	return res
 }
 
-// peak is the best one-second figure among the full seconds of the timeline (the last,
-// partial second left out when there are enough).
+// bucket is the resolution of a sale's timeline.
+const bucket = 100 * time.Millisecond
+
+// peak is the most seats sold within any one second (ten consecutive buckets); a sale
+// shorter than a second gives its mean rate instead.
 func peak(t []int) float64 {
-	if len(t) > 2 {
-		t = t[:len(t)-1]
+	const w = int(time.Second / bucket)
+	if len(t) < w {
+		sum := 0
+		for _, v := range t {
+			sum += v
+		}
+		if len(t) == 0 {
+			return 0
+		}
+		return float64(sum) / (float64(len(t)) * bucket.Seconds())
 	}
-	best := 0
-	for _, v := range t {
-		best = max(best, v)
+	best, cur := 0, 0
+	for i, v := range t {
+		cur += v
+		if i >= w {
+			cur -= t[i-w]
+		}
+		if i >= w-1 {
+			best = max(best, cur)
+		}
 	}
 	return float64(best)
 }

@@ -71,8 +71,11 @@ func (s *Sampler) Untrack(group string) {
 	delete(s.pids, group)
 }
 
-// Start samples in the background until Stop.
+// Start samples in the background until Stop; a second call does nothing.
 func (s *Sampler) Start() {
+	if s.stop != nil {
+		return
+	}
 	s.started = time.Now()
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	s.sample() // baseline for the first interval
@@ -93,6 +96,9 @@ func (s *Sampler) Start() {
 
 // Stop ends sampling and returns the series (the baseline point dropped).
 func (s *Sampler) Stop() []Sample {
+	if s.stop == nil {
+		return nil
+	}
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()

@@ -53,7 +53,9 @@ func LineChart(title, xLabel, yLabel string, series []Series, bands []Band) stri
 		x0, x1 := px(band.From), px(band.To)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="%s" opacity="0.25"/>`+"\n",
 			x0, padT, math.Max(1, x1-x0), ph, []string{"#dde7f3", "#f3e6dd"}[i%2])
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" fill="#555">%s</text>`+"\n", x0+2, padT+10+(i%3)*11, esc(band.Label))
+		// Labels stand upright along the band's left edge, so narrow phases do not overprint.
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9" fill="#555" transform="rotate(90 %.1f %d)">%s</text>`+"\n",
+			x0+3, padT+4, x0+3, padT+4, esc(band.Label))
 	}
 	axes(&b, xLabel, yLabel, xmax, ymax, px, py)
 	for i, s := range series {

@@ -243,6 +243,11 @@ func (r *Report) summaryTable() string {
 		}
 	}
 	sale("flash sale", r.Flash)
+	for _, u := range r.Usage["flash sale"] {
+		if u.Group == "load generator" {
+			row("flash sale: the load generator's own CPU", fmt.Sprintf("%.2f cores (%.1f CPU s)", u.CPUCores, u.CPUSeconds))
+		}
+	}
 	sale("half-rate sale", r.HalfRate)
 	if br := r.Browse; br != nil {
 		for _, p := range sortedPaths(br.Mix.Paths) {
@@ -298,16 +303,28 @@ func (r *Report) Markdown() string {
 	b.WriteString("## Figures\n\n")
 	b.WriteString(r.summaryTable())
 	b.WriteString("\n## CPU and memory per phase\n\n")
+	b.WriteString("For sales, \"CPU ms per booking\" divides each process's CPU time in the phase by the bookings " +
+		"confirmed in it (2 seats each): the budget for 1,000 seats/s on 2 cores is 4 ms in total.\n\n")
+	bookings := map[string]int{}
+	for name, s := range map[string]*Sale{"flash sale": r.Flash, "half-rate sale": r.HalfRate,
+		"size: small event": sizeSale(r.Size, false), "size: large event": sizeSale(r.Size, true)} {
+		if s != nil {
+			bookings[name] = s.Result.Bookings
+		}
+	}
 	for _, p := range r.Phases {
 		us := r.Usage[p.Name]
 		if len(us) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "**%s** (%.1f s)\n\n| process | mean cores | CPU s | max MiB |\n|---|---|---|---|\n", p.Name, p.End-p.Start)
+		n := bookings[p.Name]
+		fmt.Fprintf(&b, "**%s** (%.1f s)\n\n| process | mean cores | CPU s | max MiB | CPU ms per booking |\n|---|---|---|---|---|\n", p.Name, p.End-p.Start)
+		var total float64
 		for _, u := range us {
-			fmt.Fprintf(&b, "| %s | %.2f | %.1f | %.0f |\n", u.Group, u.CPUCores, u.CPUSeconds, u.MaxMemMiB)
+			total += u.CPUSeconds
+			fmt.Fprintf(&b, "| %s | %.2f | %.1f | %.0f | %s |\n", u.Group, u.CPUCores, u.CPUSeconds, u.MaxMemMiB, perBooking(u.CPUSeconds, n))
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "| **total** | | %.1f | | %s |\n\n", total, perBooking(total, n))
 	}
 	b.WriteString("## Settings of the private copy\n\n")
 	for _, k := range keys(r.Settings) {
@@ -326,6 +343,13 @@ func (r *Report) Markdown() string {
 	b.WriteString("\nPostgreSQL, Kafka and Redis are the shared local servers: their CPU includes anything else " +
 		"running on them at the time. The memory of PostgreSQL is the sum of its processes' PSS.\n")
 	return b.String()
+}
+
+func perBooking(cpuSeconds float64, bookings int) string {
+	if bookings == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", 1000*cpuSeconds/float64(bookings))
 }
 
 func keys(m map[string]string) []string {

@@ -78,6 +78,12 @@ func ServeProxy(ctx context.Context, cfg ProxyConfig, out io.Writer) error {
 			r.SetURL(u)
 			r.Out.Host = u.Host
 			r.SetXForwarded()
+		}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// Clients cut off at the end of a timed run are not failures worth a log line.
+			if !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(os.Stderr, "bare proxy: %s %s: %v\n", r.Method, r.URL.Path, err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
 		}}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -53,7 +53,9 @@ type Machine struct {
 
 // Sale is a sale scenario: its set-up and what it measured.
 type Sale struct {
-	EventID  string          `json:"event_id"`
+	EventID string `json:"event_id"`
+	// Capacity is the event's size; Seats the number of seats the sale set out to sell.
+	Capacity int             `json:"capacity"`
 	Seats    int             `json:"seats"`
 	Buyers   int             `json:"buyers"`
 	Clients  int             `json:"clients"`
@@ -227,8 +229,8 @@ func (r *Report) summaryTable() string {
 			return
 		}
 		res := s.Result
-		row(name, fmt.Sprintf("%d seats / %d buyers / %d clients%s: **%.0f seats/s** (peak second %.0f), %d seats sold in %.1f s (%s)",
-			s.Seats, s.Buyers, s.Clients, rateNote(s.Rate), res.SeatsPerSec, res.PeakPerSec, res.SeatsSold, res.Seconds, res.Stopped))
+		row(name, fmt.Sprintf("%s / %d buyers / %d clients%s: **%.0f seats/s** (peak second %.0f), %d seats sold in %.1f s (%s)",
+			sizeNote(s), s.Buyers, s.Clients, rateNote(s.Rate), res.SeatsPerSec, res.PeakPerSec, res.SeatsSold, res.Seconds, res.Stopped))
 		row(name+": hold", latency(res.Hold)+"; "+outcomes(res.HoldOut))
 		row(name+": confirm", latency(res.Confirm)+"; "+outcomes(res.ConfirmOut))
 		if c := s.Check; c != nil {
@@ -368,6 +370,13 @@ func sortedPaths(m map[string]load.PathResult) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func sizeNote(s *Sale) string {
+	if s.Capacity > s.Seats {
+		return fmt.Sprintf("%d of a %d-seat event", s.Seats, s.Capacity)
+	}
+	return fmt.Sprintf("%d seats", s.Seats)
 }
 
 func rateNote(r float64) string {

@@ -153,6 +153,9 @@ func (r *Report) Charts() map[string]string {
 	}
 	cpu, mem := map[string]*Series{}, map[string]*Series{}
 	for _, sm := range r.Samples {
+		// The whole machine's load shows how much CPU went to processes outside the run
+		// (other builds and tests on a shared machine).
+		add(cpu, "whole machine", sm.T, sm.MachineBusy*float64(r.Machine.Cores))
 		for g, v := range sm.CPU {
 			add(cpu, g, sm.T, v)
 		}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,10 @@ import (
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat: 100 on every Linux
 // architecture Go builds for here.
 const clockTicks = 100
+
+// WholeMachine is the pseudo-group of every process on the machine (from /proc/stat): the
+// gap between it and the groups shows CPU spent outside the run, e.g. other builds.
+const WholeMachine = "whole machine"
 
 // Sample is one point of the series: CPU in cores (1.0 = one core busy) and memory in MiB
 // per group, over the interval that ended at T seconds after the sampler started.
@@ -223,6 +228,7 @@ func (s *Sampler) sample() {
 	busy, total := systemJiffies()
 	if total > s.prevSys[1] && s.prevSys[1] > 0 {
 		sm.MachineBusy = float64(busy-s.prevSys[0]) / float64(total-s.prevSys[1])
+		sm.CPU[WholeMachine] = sm.MachineBusy * float64(runtime.NumCPU())
 	}
 	s.prevSys = [2]uint64{busy, total}
 	s.samples = append(s.samples, sm)

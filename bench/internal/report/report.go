@@ -153,9 +153,6 @@ func (r *Report) Charts() map[string]string {
 	}
 	cpu, mem := map[string]*Series{}, map[string]*Series{}
 	for _, sm := range r.Samples {
-		// The whole machine's load shows how much CPU went to processes outside the run
-		// (other builds and tests on a shared machine).
-		add(cpu, "whole machine", sm.T, sm.MachineBusy*float64(r.Machine.Cores))
 		for g, v := range sm.CPU {
 			add(cpu, g, sm.T, v)
 		}
@@ -326,10 +323,12 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "**%s** (%.1f s)\n\n| process | mean cores | CPU s | max MiB | CPU ms per booking |\n|---|---|---|---|---|\n", p.Name, p.End-p.Start)
 		var total float64
 		for _, u := range us {
-			total += u.CPUSeconds
+			if u.Group != procstat.WholeMachine {
+				total += u.CPUSeconds
+			}
 			fmt.Fprintf(&b, "| %s | %.2f | %.1f | %.0f | %s |\n", u.Group, u.CPUCores, u.CPUSeconds, u.MaxMemMiB, perBooking(u.CPUSeconds, n))
 		}
-		fmt.Fprintf(&b, "| **total** | | %.1f | | %s |\n\n", total, perBooking(total, n))
+		fmt.Fprintf(&b, "| **total of the processes above** | | %.1f | | %s |\n\n", total, perBooking(total, n))
 	}
 	b.WriteString("## Settings of the private copy\n\n")
 	for _, k := range keys(r.Settings) {

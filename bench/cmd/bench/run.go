@@ -570,7 +570,8 @@ func (r *runner) judge() {
 	}
 	if s := rep.Size; s != nil && s.Small.Result.SeatsPerSec > 0 {
 		ratio("large / small event seats/s", s.Large.Result.SeatsPerSec, s.Small.Result.SeatsPerSec,
-			fmt.Sprintf("%d vs %d seats: %.0f vs %.0f seats/s", s.Large.Seats, s.Small.Seats, s.Large.Result.SeatsPerSec, s.Small.Result.SeatsPerSec))
+			fmt.Sprintf("%d-seat vs %d-seat event, %d seats sold on each: %.0f vs %.0f seats/s", s.Large.Capacity, s.Small.Capacity,
+				s.Small.Seats, s.Large.Result.SeatsPerSec, s.Small.Result.SeatsPerSec))
 		diff := math.Abs(s.Large.Result.SeatsPerSec-s.Small.Result.SeatsPerSec) / math.Max(s.Large.Result.SeatsPerSec, s.Small.Result.SeatsPerSec)
 		target(fmt.Sprintf("sold seats/s, %d vs %d seats", r.o.sizeSmall, r.o.sizeLarge), "within 20 %", fmt.Sprintf("%.0f %% apart", 100*diff), diff <= 0.2)
 		worst := 0.0

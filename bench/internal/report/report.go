@@ -160,6 +160,9 @@ func (r *Report) Charts() map[string]string {
 			add(mem, g, sm.T, v)
 		}
 	}
+	if w := cpu[procstat.WholeMachine]; w != nil {
+		w.Reference = true
+	}
 	out["cpu.svg"] = LineChart("CPU per process (cores; the machine has "+fmt.Sprint(r.Machine.Cores)+")", "seconds since start",
 		"cores", sorted(cpu), bands)
 	out["memory.svg"] = LineChart("Memory per process (MiB: RSS; PostgreSQL: PSS summed)", "seconds since start", "MiB",
@@ -326,7 +329,11 @@ func (r *Report) Markdown() string {
 			if u.Group != procstat.WholeMachine {
 				total += u.CPUSeconds
 			}
-			fmt.Fprintf(&b, "| %s | %.2f | %.1f | %.0f | %s |\n", u.Group, u.CPUCores, u.CPUSeconds, u.MaxMemMiB, perBooking(u.CPUSeconds, n))
+			memCol := ""
+			if u.MaxMemMiB > 0 {
+				memCol = fmt.Sprintf("%.0f", u.MaxMemMiB)
+			}
+			fmt.Fprintf(&b, "| %s | %.2f | %.1f | %s | %s |\n", u.Group, u.CPUCores, u.CPUSeconds, memCol, perBooking(u.CPUSeconds, n))
 		}
 		fmt.Fprintf(&b, "| **total of the processes above** | | %.1f | | %s |\n\n", total, perBooking(total, n))
 	}

@@ -11,6 +11,8 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Reference draws the line black and dashed: a total to read the others against.
+	Reference bool
 }
 
 // Band shades a stretch of the x axis (a phase of the run) with a label.
@@ -20,7 +22,8 @@ type Band struct {
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-	"#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39", "#7b4173"}
+	"#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39", "#7b4173", "#e7ba52", "#5254a3",
+	"#ad494a", "#31a354"}
 
 const (
 	chartW, chartH = 900, 420
@@ -66,8 +69,11 @@ func LineChart(title, xLabel, yLabel string, series []Series, bands []Band) stri
 		for j := range s.X {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.X[j]), py(s.Y[j])))
 		}
-		c := palette[i%len(palette)]
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.6" points="%s"/>`+"\n", c, strings.Join(pts, " "))
+		c, dash := palette[i%len(palette)], ""
+		if s.Reference {
+			c, dash = "#000", ` stroke-dasharray="5,3"`
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.6"%s points="%s"/>`+"\n", c, dash, strings.Join(pts, " "))
 		legend(&b, i, s.Name, c)
 	}
 	b.WriteString("</svg>\n")

@@ -93,7 +93,7 @@ func ServeProxy(ctx context.Context, cfg ProxyConfig, out io.Writer) error {
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
-		c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(c)
 	}()
@@ -228,10 +228,12 @@ func checkLoopbackURL(urls ...string) error {
 // ProxyProcess is the bare proxy running as a child process of the bench, so its CPU is
 // sampled apart from the load generator's.
 type ProxyProcess struct {
-	cmd  *exec.Cmd
-	URL  string
-	Pid  int
-	done chan error
+	cmd *exec.Cmd
+	URL string
+	Pid int
+	// done closes when the process has exited; waitErr is its exit error then.
+	done    chan struct{}
+	waitErr error
 }
 
 // StartProxy re-runs the bench binary as `bench proxy ...` and waits for its address.
@@ -240,6 +242,7 @@ func StartProxy(ctx context.Context, cfg ProxyConfig) (*ProxyProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	//nolint:gosec // G204: re-runs this very binary; the arguments are the copy's loopback URLs
 	cmd := exec.CommandContext(ctx, self, "proxy", "-listen", "127.0.0.1:0", "-catalog", cfg.CatalogURL,
 		"-inventory", cfg.InventoryURL, "-jwks", cfg.JWKSURL, "-issuer", cfg.Issuer, "-audience", cfg.Audience)
 	// The secret goes through the environment, not the command line (visible in ps).
@@ -252,7 +255,7 @@ func StartProxy(ctx context.Context, cfg ProxyConfig) (*ProxyProcess, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &ProxyProcess{cmd: cmd, Pid: cmd.Process.Pid, done: make(chan error, 1)}
+	p := &ProxyProcess{cmd: cmd, Pid: cmd.Process.Pid, done: make(chan struct{})}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -263,7 +266,10 @@ func StartProxy(ctx context.Context, cfg ProxyConfig) (*ProxyProcess, error) {
 			}
 		}
 	}()
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
 	select {
 	case l := <-lines:
 		addr, ok := strings.CutPrefix(l, "listening ")
@@ -273,8 +279,8 @@ func StartProxy(ctx context.Context, cfg ProxyConfig) (*ProxyProcess, error) {
 		}
 		p.URL = "http://" + addr
 		return p, nil
-	case err := <-p.done:
-		return nil, fmt.Errorf("bare proxy exited: %v", err)
+	case <-p.done:
+		return nil, fmt.Errorf("bare proxy exited: %w", p.waitErr)
 	case <-time.After(15 * time.Second):
 		p.Stop()
 		return nil, errors.New("bare proxy did not start within 15 s")

@@ -265,18 +265,12 @@ func classify(pid int) string {
 	if err != nil {
 		return ""
 	}
-	switch name := strings.TrimSpace(string(comm)); {
-	case name == "postgres":
-		return "postgres"
-	case name == "redis-server":
+	switch name := strings.TrimSpace(string(comm)); name {
+	case "postgres", "mailpit", "pgbench", "redis-benchmark":
+		return name
+	case "redis-server":
 		return "redis"
-	case name == "mailpit":
-		return "mailpit"
-	case name == "pgbench":
-		return "pgbench"
-	case name == "redis-benchmark":
-		return "redis-benchmark"
-	case name == "java":
+	case "java":
 		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 		if bytes.Contains(cmd, []byte("kafka.Kafka")) {
 			return "kafka"

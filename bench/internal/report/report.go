@@ -97,22 +97,23 @@ type Target struct {
 
 // Write stores report.json, report.md and the charts in dir.
 func (r *Report) Write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Results are meant to be read (and committed), so they are world-readable.
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // G301: see above
 		return err
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644); err != nil { //nolint:gosec // G306: results are public
 		return err
 	}
 	for name, svg := range r.Charts() {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil { //nolint:gosec // G306: results are public
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644)
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644) //nolint:gosec // G306: results are public
 }
 
 // Charts renders the SVG charts by file name.

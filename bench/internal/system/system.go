@@ -135,7 +135,7 @@ func Start(ctx context.Context, o Options) (*System, error) {
 }
 
 func (s *System) script(ctx context.Context, arg string) error {
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(s.opts.Root, "scripts", "run.sh"), arg)
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(s.opts.Root, "scripts", "run.sh"), arg) //nolint:gosec // G204: the repository's own script
 	cmd.Env = s.env
 	cmd.Stdout, cmd.Stderr = s.opts.Out, s.opts.Out
 	return cmd.Run()
@@ -145,7 +145,7 @@ func (s *System) script(ctx context.Context, arg string) error {
 func (s *System) Pids() map[string]int {
 	out := map[string]int{}
 	for _, n := range Services {
-		b, err := os.ReadFile(filepath.Join(s.RunDir, n+".pid"))
+		b, err := os.ReadFile(filepath.Join(s.RunDir, n+".pid")) //nolint:gosec // G304: the copy's own run directory
 		if err != nil {
 			continue
 		}
@@ -158,7 +158,7 @@ func (s *System) Pids() map[string]int {
 
 // LogTail returns the last lines of a service's log, for error reports.
 func (s *System) LogTail(name string, lines int) string {
-	b, err := os.ReadFile(filepath.Join(s.RunDir, name+".log"))
+	b, err := os.ReadFile(filepath.Join(s.RunDir, name+".log")) //nolint:gosec // G304: the copy's own run directory
 	if err != nil {
 		return ""
 	}

@@ -9,7 +9,7 @@ SHELL := /bin/bash
 MODULES = $(shell go list -m -f '{{.Dir}}')
 GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed
+.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ stop: ## stop services started by `make start`
 
 test: infra-up ## run every module's tests against the real local servers
 	@bash scripts/test.sh
+
+bench: infra-up ## start a private copy, run the load scenarios and baselines, write bench/results/<UTC date>/ (BENCH_FLAGS=...)
+	@go run ./bench/cmd/bench $(BENCH_FLAGS)
 
 build: ## compile every module
 	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done

@@ -71,14 +71,39 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 	if err != nil {
 		return domain.Booking{}, false, err
 	}
-	stored, created, err := s.writeConfirmed(ctx, b)
+	stored, inserted, err := s.writeConfirmed(ctx, b)
 	if err != nil {
 		return domain.Booking{}, false, err
 	}
-	if !created {
-		return s.repeat(ctx, stored, req)
+	switch {
+	case inserted:
+		return stored, true, failureError(stored)
+	case c.BookingID == id:
+		// This request made the sale, but the seats.sold reconciler (or a twin request)
+		// wrote the booking a moment before this write. A reconciler's booking is still this
+		// request's new booking: claim it, with what only the request knows.
+		claimed, ok, err := s.claimReconciled(ctx, stored, req)
+		if err != nil {
+			return domain.Booking{}, false, err
+		}
+		if ok {
+			return claimed, true, failureError(claimed)
+		}
 	}
-	return stored, true, failureError(stored)
+	return s.repeat(ctx, stored, req)
+}
+
+// claimReconciled claims a booking the reconciler wrote for this request (see
+// Repository.ClaimReconciled). A key another booking uses already stays off.
+func (s *Service) claimReconciled(ctx context.Context, b domain.Booking, req domain.ConfirmRequest) (domain.Booking, bool, error) {
+	if !b.Reconciled {
+		return b, false, nil
+	}
+	claimed, ok, err := s.Repo.ClaimReconciled(ctx, b.ID, req.IdempotencyKey, req.PaymentMethod)
+	if errors.Is(err, domain.ErrDuplicateKey) {
+		claimed, ok, err = s.Repo.ClaimReconciled(ctx, b.ID, "", req.PaymentMethod)
+	}
+	return claimed, ok, err
 }
 
 // RecordSale writes the booking of a sale that inventory committed, when no request wrote
@@ -94,6 +119,7 @@ func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.
 	if err != nil {
 		return false, err
 	}
+	b.Reconciled = true
 	_, created, err := s.writeOne(ctx, r, b)
 	return created, err
 }

@@ -392,3 +392,41 @@ func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
 		t.Fatalf("%d booking.cancelled, want 6", n)
 	}
 }
+
+// TestIntegrationReconcilerWritesFirst has the seats.sold reconciler write the booking
+// between inventory's commit and the request's own write (a quick consumer under load):
+// the request still answers its new booking as created, once, with its Idempotency-Key
+// and payment method, and booking.confirmed is written once.
+func TestIntegrationReconcilerWritesFirst(t *testing.T) {
+	h := newHarness(t)
+	user := newUser()
+	ev := h.event(t, time.Hour, nil)
+	hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 900})
+	h.inv.OnSale = func(holdID, bookingID uuid.UUID) {
+		sale := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 900,
+			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R1-S1", SectionID: "A", Price: 900}}, CommittedAt: h.clock}
+		if created, err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil || !created {
+			t.Errorf("reconciler: created=%v err=%v", created, err)
+		}
+	}
+	b, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		PaymentMethod: "card", IdempotencyKey: "k-quick"})
+	h.inv.OnSale = nil
+	if err != nil || !created || b.Status != domain.StatusConfirmed {
+		t.Fatalf("confirm: created=%v status=%s err=%v", created, b.Status, err)
+	}
+	if b.IdempotencyKey != "k-quick" || b.Payment.Method != "card" {
+		t.Fatalf("the request's details were not kept: key %q, method %q", b.IdempotencyKey, b.Payment.Method)
+	}
+	again, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		PaymentMethod: "card", IdempotencyKey: "k-quick"})
+	if err != nil || created || again.ID != b.ID {
+		t.Fatalf("retry with the key: id=%s created=%v err=%v", again.ID, created, err)
+	}
+	if n := h.count(t, "SELECT count(*) FROM bookings"); n != 1 {
+		t.Fatalf("%d bookings", n)
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != 1 {
+		t.Fatalf("%d booking.confirmed, want 1", n)
+	}
+}

@@ -80,6 +80,9 @@ type Booking struct {
 	Failure        *Failure
 	Version        int
 	Attempts       int
+	// Reconciled marks a booking the seats.sold reconciler wrote, until the request that
+	// made the sale claims it.
+	Reconciled bool
 	CreatedAt      time.Time
 	ConfirmedAt    *time.Time
 	CancelledAt    *time.Time

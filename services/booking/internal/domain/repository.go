@@ -45,6 +45,11 @@ type Repository interface {
 	// InsertConfirmedBatch is InsertConfirmed for many bookings in one statement; any
 	// clash other than an existing booking of the hold fails the whole batch.
 	InsertConfirmedBatch(ctx context.Context, bs []Booking) (inserted []bool, err error)
+	// ClaimReconciled hands a booking the seats.sold reconciler wrote to the request that
+	// made its sale, with the request's Idempotency-Key (when it has none) and payment
+	// method; claimed is true for one caller only. ErrDuplicateKey when another booking of
+	// the user has the key.
+	ClaimReconciled(ctx context.Context, id uuid.UUID, key, method string) (b Booking, claimed bool, err error)
 	// MarkConfirmed moves a PENDING booking to CONFIRMED with b's amounts and payment;
 	// false when it was no longer PENDING.
 	MarkConfirmed(ctx context.Context, b Booking) (bool, error)

@@ -39,6 +39,7 @@ type bookingRow struct {
 	FailureDetail        *string       `bun:"failure_detail"`
 	Version              int           `bun:"version"`
 	Attempts             int           `bun:"attempts"`
+	Reconciled           bool          `bun:"reconciled"`
 	NextAttemptAt        time.Time     `bun:"next_attempt_at"`
 	CreatedAt            time.Time     `bun:"created_at"`
 	ConfirmedAt          *time.Time    `bun:"confirmed_at"`
@@ -75,7 +76,7 @@ func fromBooking(b domain.Booking) bookingRow {
 		PaymentMethod: b.Payment.Method, PaymentStatus: strPtr(b.Payment.Status),
 		PaymentTransactionID: strPtr(b.Payment.TransactionID), PaidAt: b.Payment.PaidAt,
 		RefundAmount: b.Payment.RefundAmount, RefundTransactionID: strPtr(b.Payment.RefundTxID),
-		RefundedAt: b.Payment.RefundedAt, Version: b.Version, Attempts: b.Attempts,
+		RefundedAt: b.Payment.RefundedAt, Version: b.Version, Attempts: b.Attempts, Reconciled: b.Reconciled,
 		NextAttemptAt: b.CreatedAt, CreatedAt: b.CreatedAt, ConfirmedAt: b.ConfirmedAt,
 		CancelledAt: b.CancelledAt, UpdatedAt: b.UpdatedAt}
 	if b.EventID != uuid.Nil {
@@ -94,7 +95,7 @@ func fromBooking(b domain.Booking) bookingRow {
 func (r bookingRow) toDomain() domain.Booking {
 	b := domain.Booking{ID: r.ID, Ref: r.BookingRef, UserID: r.UserID, HoldID: r.HoldID,
 		IdempotencyKey: str(r.IdempotencyKey), Status: domain.Status(r.Status), Seats: r.Seats,
-		TotalAmount: r.TotalAmount, Currency: str(r.Currency), Version: r.Version, Attempts: r.Attempts,
+		TotalAmount: r.TotalAmount, Currency: str(r.Currency), Version: r.Version, Attempts: r.Attempts, Reconciled: r.Reconciled,
 		CreatedAt: r.CreatedAt.UTC(), ConfirmedAt: utc(r.ConfirmedAt), CancelledAt: utc(r.CancelledAt),
 		UpdatedAt: r.UpdatedAt.UTC(),
 		Payment: domain.Payment{Provider: r.PaymentProvider, Method: r.PaymentMethod, Status: str(r.PaymentStatus),
@@ -328,4 +329,24 @@ func (s *Store) InsertConfirmedBatch(ctx context.Context, bs []domain.Booking) (
 		}
 	}
 	return out, nil
+}
+
+// ClaimReconciled hands a booking the reconciler wrote to the request that made its sale:
+// the request's Idempotency-Key (when the booking has none) and payment method are set, and
+// claimed is true for exactly one caller.
+func (s *Store) ClaimReconciled(ctx context.Context, id uuid.UUID, key, method string) (domain.Booking, bool, error) {
+	var rows []bookingRow
+	err := s.db.NewRaw(`UPDATE bookings SET reconciled = false, idempotency_key = COALESCE(idempotency_key, ?),
+			payment_method = ?
+		WHERE id = ? AND reconciled RETURNING *`, strPtr(key), method, id).Scan(ctx, &rows)
+	if constraint(err) == "bookings_idempotency_key" {
+		return domain.Booking{}, false, domain.ErrDuplicateKey
+	}
+	if err != nil && !pg.IsNoRows(err) {
+		return domain.Booking{}, false, wrap("claim reconciled booking", err)
+	}
+	if len(rows) == 0 {
+		return domain.Booking{}, false, nil
+	}
+	return rows[0].toDomain(), true, nil
 }

@@ -68,6 +68,9 @@ type Fake struct {
 	// DropAnswer commits and then answers 503, as if the answer was lost on the way back
 	// (the booking service's crash or timeout right after inventory's commit).
 	DropAnswer bool
+	// OnSale, when set, runs after a new sale is recorded and before it is answered: what
+	// happens meanwhile elsewhere (the seats.sold reconciler being quick, say).
+	OnSale func(holdID, bookingID uuid.UUID)
 }
 
 // New starts a fake inventory for the test's life.
@@ -213,6 +216,9 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 		Seats: h.Seats, TotalAmount: total, Currency: h.Currency, CommittedAt: time.Now().UTC()}
 	f.commits[holdID] = c
 	delete(f.holds, holdID)
+	if f.OnSale != nil {
+		f.OnSale(holdID, bookingID)
+	}
 	f.answer(w, c)
 }
 

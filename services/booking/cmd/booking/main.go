@@ -44,6 +44,9 @@ func main() {
 				return svc.RunReconciler(ctx, app.ReconcileOptions{Interval: cfg.Reconcile.Interval,
 					MinAge: cfg.Reconcile.MinAge, Batch: cfg.Reconcile.Batch, Lease: cfg.Reconcile.Lease})
 			})
+			rt.Go("sales-reconciler", func(ctx context.Context) error {
+				return svc.RunSalesReconciler(ctx, cfg.Sales.CheckInterval, cfg.Sales.Grace, cfg.Sales.Batch)
+			})
 			ev := &events.Handlers{App: svc, Log: rt.Log}
 			if err := rt.Consume(consumer.Options{Group: events.GroupInventory,
 				Topics: []string{contracts.TopicInventorySeats}, Types: []string{contracts.TypeSeatsSold},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -106,22 +107,63 @@ func (s *Service) claimReconciled(ctx context.Context, b domain.Booking, req dom
 	return claimed, ok, err
 }
 
-// RecordSale writes the booking of a sale that inventory committed, when no request wrote
-// it (the process died between the commit and the write). r is the consumer's transaction.
-// It reports whether it wrote anything: on the usual path the request's own write came
-// first and this is a single conflicting insert.
-func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.Commit) (bool, error) {
-	// The usual case by far: the request wrote its booking. One indexed read settles it.
-	if _, found, err := r.BookingByHold(ctx, c.UserID, c.HoldID); err != nil || found {
-		return false, err
+// RecordSale notes a sale inventory announced (seats.sold) for ReconcileSales to check
+// once it is older than the grace period; r is the consumer's transaction. Checking at
+// once would race the request that is still writing its booking.
+func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.Commit) error {
+	return r.NoteSale(ctx, c)
+}
+
+// ReconcileSales writes the bookings of noted sales older than grace whose request died
+// between inventory's commit and the booking write, and forgets the others; it returns
+// how many bookings it wrote. Sales with their booking are settled in one statement.
+func (s *Service) ReconcileSales(ctx context.Context, grace time.Duration, limit int) (int, error) {
+	olderThan := s.now().Add(-grace)
+	if _, err := s.Repo.SettleSales(ctx, olderThan); err != nil {
+		return 0, err
 	}
-	b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
-	if err != nil {
-		return false, err
+	written := 0
+	err := s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		sales, err := r.UnbookedSales(ctx, olderThan, limit)
+		if err != nil {
+			return err
+		}
+		for _, c := range sales {
+			b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
+			if err != nil {
+				return err
+			}
+			b.Reconciled = true
+			if _, created, err := s.writeOne(ctx, r, b); err != nil {
+				return err
+			} else if created {
+				written++
+				s.Log.WarnContext(ctx, "booking written from seats.sold: its request did not finish",
+					"booking_id", b.ID, "hold_id", b.HoldID)
+			}
+			if err := r.ForgetSale(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return written, err
+}
+
+// RunSalesReconciler runs ReconcileSales every interval until ctx ends.
+func (s *Service) RunSalesReconciler(ctx context.Context, interval, grace time.Duration, limit int) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := s.ReconcileSales(ctx, grace, limit); err != nil && ctx.Err() == nil {
+			s.Log.WarnContext(ctx, "sales reconcile pass failed", "error", err)
+		}
 	}
-	b.Reconciled = true
-	_, created, err := s.writeOne(ctx, r, b)
-	return created, err
 }
 
 // confirmedBooking builds the CONFIRMED booking of a committed sale, charging the payment

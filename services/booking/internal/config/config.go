@@ -15,6 +15,7 @@ type Config struct {
 	Inventory Inventory
 	Reconcile Reconcile
 	Commit    Commit
+	Sales     Sales
 	// PaymentProvider names the payment provider; "simulated" is the only one so far.
 	PaymentProvider string `envconfig:"PAYMENT_PROVIDER" default:"simulated"`
 }
@@ -46,6 +47,17 @@ type Reconcile struct {
 	// Lease is how long a claimed booking is left alone before it may be claimed again
 	// (a replica that died mid-pass loses its claim after this).
 	Lease time.Duration `envconfig:"BOOKING_RECONCILE_LEASE" default:"30s"`
+}
+
+// Sales configures the check of inventory's sales (seats.sold) against the bookings.
+type Sales struct {
+	// CheckInterval is how often noted sales are checked.
+	CheckInterval time.Duration `envconfig:"BOOKING_SALES_CHECK_INTERVAL" default:"2s"`
+	// Grace is how old a sale must be before its missing booking is written for it: the
+	// request that made the sale writes it within milliseconds unless it died.
+	Grace time.Duration `envconfig:"BOOKING_SALES_GRACE" default:"5s"`
+	// Batch is how many unbooked sales one pass writes at most.
+	Batch int `envconfig:"BOOKING_SALES_BATCH" default:"200"`
 }
 
 // Commit configures how concurrent confirmations share one transaction.

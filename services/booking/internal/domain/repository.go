@@ -91,6 +91,16 @@ type Repository interface {
 	// MarkEventCancelled sets CANCELLED, holding the row lock to the end of the transaction.
 	MarkEventCancelled(ctx context.Context, id uuid.UUID) error
 
+	// NoteSale records a sale inventory announced, to be checked against the bookings
+	// once older than a grace period (see app.ReconcileSales).
+	NoteSale(ctx context.Context, c Commit) error
+	// SettleSales forgets the noted sales sold at or before olderThan that have their booking.
+	SettleSales(ctx context.Context, olderThan time.Time) (int, error)
+	// UnbookedSales locks up to limit noted sales sold at or before olderThan.
+	UnbookedSales(ctx context.Context, olderThan time.Time, limit int) ([]Commit, error)
+	// ForgetSale drops a noted sale.
+	ForgetSale(ctx context.Context, c Commit) error
+
 	// Publish writes an event to the outbox in the current transaction.
 	Publish(ctx context.Context, key, typ string, payload any) error
 	// PublishMany writes several events to the outbox in the current transaction.

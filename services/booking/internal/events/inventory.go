@@ -15,14 +15,13 @@ import (
 	"evently.dev/services/booking/internal/store"
 )
 
-// GroupInventory is the consumer group reading inventory's topic for seats.sold: the
-// reconciler that writes a booking whose request died between inventory's commit and the
-// booking write. On the usual path the request wrote it first and this costs one
-// conflicting insert.
+// GroupInventory is the consumer group reading inventory's topic for seats.sold: each sale
+// is noted for the sales reconciler, which writes the booking of a sale whose request died
+// between inventory's commit and the booking write (see app.ReconcileSales).
 const GroupInventory = "booking-inventory"
 
 // Inventory handles seats.sold from evently.inventory.seats.v1 inside the consumer's
-// transaction tx, making sure every sale has its CONFIRMED booking.
+// transaction tx: one INSERT per sale, so that every sale ends with its CONFIRMED booking.
 func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) error {
 	if e.Type != contracts.TypeSeatsSold {
 		return nil
@@ -44,13 +43,5 @@ func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) erro
 	}
 	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: eventID, UserID: p.UserID, Seats: seats,
 		TotalAmount: p.TotalAmount, Currency: p.Currency, CommittedAt: p.SoldAt.UTC()}
-	created, err := h.App.RecordSale(ctx, store.WithTx(tx), c)
-	if err != nil {
-		return err
-	}
-	if created {
-		h.Log.WarnContext(ctx, "booking written from seats.sold: its request did not finish",
-			"booking_id", bookingID, "hold_id", holdID)
-	}
-	return nil
+	return h.App.RecordSale(ctx, store.WithTx(tx), c)
 }

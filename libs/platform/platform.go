@@ -45,8 +45,8 @@ var Version = "dev"
 // Common is the configuration every service has.
 type Common struct {
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
-	// PprofAddr serves Go's profiler (net/http/pprof) on a separate listener when set, e.g.
-	// 127.0.0.1:6060; off by default because profiles reveal internals.
+	// PprofAddr serves Go's profiler (net/http/pprof) on a listener of its own when set,
+	// e.g. 127.0.0.1:6060; PPROF_ENABLED puts it on the admin listener instead.
 	PprofAddr string `envconfig:"PPROF_ADDR"`
 	HTTP      httpserver.Config
 	DB        pg.Config
@@ -57,7 +57,8 @@ type Common struct {
 type Service struct {
 	// Name is the service's name in logs, traces and metrics.
 	Name string
-	// DefaultAddr is the listen address when HTTP_ADDR is unset (e.g. ":8083").
+	// DefaultAddr is the listen address when HTTP_ADDR is unset (e.g. ":8083"). The admin
+	// listener defaults to the same port plus 1000 (":9083") when ADMIN_ADDR is unset.
 	DefaultAddr string
 	// DefaultSchema is the PostgreSQL schema when DB_SCHEMA is unset.
 	DefaultSchema string
@@ -148,6 +149,9 @@ func Run(ctx context.Context, s Service, args []string) error {
 	c := s.Common
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = s.DefaultAddr
+	}
+	if c.HTTP.AdminAddr == "" {
+		c.HTTP.AdminAddr = httpserver.AdminAddrFor(s.DefaultAddr)
 	}
 	if c.DB.Schema == "" {
 		c.DB.Schema = s.DefaultSchema

@@ -39,6 +39,9 @@ func run(ctx context.Context) error {
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = ":8080"
 	}
+	if cfg.HTTP.AdminAddr == "" {
+		cfg.HTTP.AdminAddr = ":9080" // metrics and detailed readiness, off the public port
+	}
 	log := logging.New("gateway", cfg.LogLevel)
 	log.Info("starting", "version", platform.Version, "config", config.String(&cfg))
 	tel, err := telemetry.Setup(ctx, "gateway", platform.Version)

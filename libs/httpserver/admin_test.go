@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -143,5 +144,36 @@ func TestAdminAddrClashFailsStart(t *testing.T) {
 	}
 	if err := s.Serve(context.Background(), ln); err == nil || !strings.Contains(err.Error(), "listen admin") {
 		t.Fatalf("Serve with a taken admin port: %v", err)
+	}
+}
+
+// TestProbe is the container healthcheck: green only on a 200 from /readyz.
+func TestProbe(t *testing.T) {
+	s := New(Options{Service: "test", Logger: slog.New(slog.DiscardHandler)})
+	var down atomic.Bool
+	s.AddCheck("dep", func(context.Context) error {
+		if !down.Load() {
+			return nil
+		}
+		return errors.New("down")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Serve(ctx, ln) }()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	addr := ":" + port // as configured in containers: no host means this machine
+	if err := Probe(ctx, addr); err != nil {
+		t.Fatalf("ready process: %v", err)
+	}
+	down.Store(true)
+	if err := Probe(ctx, addr); err == nil {
+		t.Fatal("unready process passed the healthcheck")
+	}
+	if err := Probe(ctx, freeAddr(t)); err == nil {
+		t.Fatal("nothing listening passed the healthcheck")
 	}
 }

@@ -172,6 +172,42 @@ func (s *Server) AdminHandler() http.Handler {
 	return mux
 }
 
+// Probe asks a running process's /readyz on addr (the admin address when it has one) and
+// fails unless it answers 200. Images have no shell or curl, so container healthchecks
+// run the binary itself: `<binary> healthcheck`.
+func Probe(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: address %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: not ready (HTTP %d)", resp.StatusCode)
+	}
+	return nil
+}
+
+// ProbeAddr is where `healthcheck` asks: the admin listener, or the public one without it.
+func (c Config) ProbeAddr() string {
+	if c.AdminAddr != "" && c.AdminAddr != "off" {
+		return c.AdminAddr
+	}
+	return c.Addr
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

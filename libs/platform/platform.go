@@ -130,7 +130,8 @@ func (rt *Runtime) Consume(opts consumer.Options) error {
 }
 
 // Main runs the service with the process's arguments and exits non-zero on failure.
-// Subcommands: serve (default), migrate [up|down N], and the service's own.
+// Subcommands: serve (default), migrate [up|down N], healthcheck (asks the running
+// process's /readyz, for container engines) and the service's own.
 func Main(s Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, s, os.Args[1:])
@@ -161,6 +162,10 @@ func Run(ctx context.Context, s Service, args []string) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "healthcheck" {
+		// Before anything is opened: this is a container probe of the running process.
+		return httpserver.Probe(ctx, c.HTTP.ProbeAddr())
 	}
 	migrations := []fs.FS{outbox.Migrations, consumer.Migrations}
 	if s.Migrations != nil {

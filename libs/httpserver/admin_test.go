@@ -13,6 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // freeAddr reserves a loopback port and releases it for the server under test.
@@ -176,4 +181,36 @@ func TestProbe(t *testing.T) {
 	if err := Probe(ctx, freeAddr(t)); err == nil {
 		t.Fatal("nothing listening passed the healthcheck")
 	}
+}
+
+// TestMetricsLabelledByRoute checks that request metrics carry the route template, which
+// the Grafana dashboard's hold and confirm latency panels select on.
+func TestMetricsLabelledByRoute(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	prev := otel.GetMeterProvider()
+	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	t.Cleanup(func() { otel.SetMeterProvider(prev) })
+
+	s := New(Options{Service: "test", Logger: slog.New(slog.DiscardHandler)})
+	s.Echo.POST("/api/v1/seats/hold", func(c echo.Context) error { return c.NoContent(http.StatusCreated) })
+	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/api/v1/seats/hold", nil))
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if m.Name != "http.server.request.duration" || !ok {
+				continue
+			}
+			for _, dp := range h.DataPoints {
+				if v, ok := dp.Attributes.Value("http.route"); ok && v.AsString() == "/api/v1/seats/hold" {
+					return
+				}
+			}
+		}
+	}
+	t.Fatal("no http.server.request.duration point labelled http.route=/api/v1/seats/hold")
 }

@@ -145,8 +145,10 @@ func checkPodPosture(t *testing.T, what string, spec corev1.PodSpec, wantProbes 
 	if len(spec.Containers) == 0 {
 		t.Errorf("%s: no containers", what)
 	}
-	for _, c := range append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...) {
+	all := append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...)
+	for i, c := range all {
 		where := what + "/" + c.Name
+		isInit := i < len(spec.InitContainers)
 		sc := c.SecurityContext
 		switch {
 		case sc == nil:
@@ -167,7 +169,7 @@ func checkPodPosture(t *testing.T, what string, spec corev1.PodSpec, wantProbes 
 		if c.Image == "" || strings.HasSuffix(c.Image, ":") {
 			t.Errorf("%s: image %q", where, c.Image)
 		}
-		if wantProbes {
+		if wantProbes && !isInit {
 			if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 				t.Errorf("%s: readiness probe must GET /readyz", where)
 			}

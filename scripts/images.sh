@@ -9,6 +9,8 @@
 #   COMPONENTS     which ones                         (all seven)
 #   ENGINE         podman or docker                   (detected)
 #   BUILD_NETWORK  build-time network, e.g. host      (engine default)
+#   BUILD_MODCACHE a Go module cache to read modules from before the network (podman only:
+#                  mounted read-only and put first in GOPROXY), e.g. $(go env GOMODCACHE)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -26,6 +28,10 @@ args=(--build-arg "VERSION=$IMAGE_TAG" --build-arg "CREATED=$(date -u +%Y-%m-%dT
 [[ -n ${GO_IMAGE:-} ]] && args+=(--build-arg "GO_IMAGE=$GO_IMAGE")
 [[ -n ${RUNTIME_IMAGE:-} ]] && args+=(--build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE")
 proxy=${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}
+if [[ -n ${BUILD_MODCACHE:-} && $ENGINE == podman && -d $BUILD_MODCACHE/cache/download ]]; then
+  args+=(--volume "$BUILD_MODCACHE/cache/download:/var/cache/gomod:ro")
+  proxy="file:///var/cache/gomod${proxy:+,$proxy}"
+fi
 [[ -n $proxy ]] && args+=(--build-arg "GOPROXY=$proxy")
 [[ -n ${BUILD_NETWORK:-} ]] && args+=(--network "$BUILD_NETWORK")
 

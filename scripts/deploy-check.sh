@@ -109,7 +109,7 @@ run_one() { # component [podman run args...] -- uses ENVS
     -e "ADMIN_ADDR=127.0.0.1:$((p + 1000))" "$@" "$IMG_REPO/$c:$IMG_TAG" >/dev/null
 }
 
-admin_ready() { curl -fsS -o /dev/null "http://127.0.0.1:$(($(port_of "$1") + 1000))/readyz"; }
+admin_ready() { curl -fs -o /dev/null "http://127.0.0.1:$(($(port_of "$1") + 1000))/readyz"; }
 
 # book_seat GATEWAY_URL: a user signs in, holds one seat of a published event and confirms.
 book_seat() {
@@ -147,7 +147,7 @@ cleanup() {
 }
 
 run_images() {
-  local t c p; t=$(now_ms)
+  local t c p body; t=$(now_ms)
   BASE=$(pick_base)
   SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   PGPASSWORD=$PG_PASSWORD psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d evently -c "CREATE DATABASE \"$DB\""
@@ -169,10 +169,13 @@ run_images() {
   # Ports: metrics only on the admin listener; the public readiness answer has no details.
   for c in "${COMPONENTS[@]}"; do
     p=$(port_of "$c")
-    curl -fsS "http://127.0.0.1:$((p + 1000))/metrics" | grep -q '^# HELP' || die "$c: no metrics on the admin port"
+    body=$(curl -fsS "http://127.0.0.1:$((p + 1000))/metrics")
+    [[ $body == *"# HELP"* ]] || die "$c: no metrics on the admin port"
     [[ $(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/metrics") == 404 ]] || die "$c: /metrics on the public port"
-    curl -fsS "http://127.0.0.1:$p/readyz" | grep -q checks && die "$c: public /readyz shows check details"
-    curl -fsS "http://127.0.0.1:$((p + 1000))/readyz" | grep -q checks || die "$c: admin /readyz lacks check details"
+    body=$(curl -fsS "http://127.0.0.1:$p/readyz")
+    [[ $body != *checks* ]] || die "$c: public /readyz shows check details: $body"
+    body=$(curl -fsS "http://127.0.0.1:$((p + 1000))/readyz")
+    [[ $body == *checks* ]] || die "$c: admin /readyz lacks check details: $body"
   done
   log "[deploy-check] metrics and check details on the admin ports only"
   EVENTLY_URL="http://127.0.0.1:$BASE" ADMIN_PASSWORD=evently-admin bash "$REPO_ROOT/scripts/seed.sh" >"$STATE/seed.log" 2>&1 ||

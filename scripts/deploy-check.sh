@@ -41,7 +41,10 @@ GO_BASE="localhost/evently-local/go:${GO_VERSION#go}"
 # A build stage made of this machine's Go toolchain, a static busybox for RUN's shell and
 # the CA bundle (the module proxy is reached over HTTPS); stands in for golang:1.26.
 make_go_base() {
-  if podman image exists "$GO_BASE"; then return 0; fi
+  if podman image exists "$GO_BASE"; then
+    podman run --rm --network host "$GO_BASE" go version >/dev/null 2>&1 && return 0
+    podman rmi -f "$GO_BASE" >/dev/null # a broken leftover
+  fi
   if [[ ! -x /bin/busybox ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
   fi
@@ -52,11 +55,13 @@ make_go_base() {
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
   echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
   chmod 1777 "$root/tmp"
+  tar -C "$root" -cf - . \
       -C "$(dirname "$goroot")" --exclude="$(basename "$goroot")/test" \
       --transform "s,^$(basename "$goroot"),usr/local/go," "$(basename "$goroot")" |
     podman import -q --change 'ENV PATH=/usr/local/go/bin:/go/bin:/bin' --change 'ENV GOPATH=/go' \
       --change 'WORKDIR /' - "$GO_BASE" >/dev/null
   rm -rf "$root"
+  podman run --rm --network host "$GO_BASE" go version >/dev/null || die "the local Go base image does not work"
   log "[deploy-check] base image $GO_BASE made from the local Go toolchain"
 }
 
@@ -144,6 +149,8 @@ cleanup() {
   PGPASSWORD=$PG_PASSWORD psql -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d evently \
     -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
   bash "$REPO_ROOT/scripts/kafka-topics.sh" --delete --topic "${PREFIX}.*" >/dev/null 2>&1
+  # Build stages left untagged by rebuilds (the Go caches live in cache mounts instead).
+  podman image prune -f >/dev/null 2>&1
 }
 
 run_images() {

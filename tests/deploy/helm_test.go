@@ -1,7 +1,10 @@
 package deploy
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +85,20 @@ func TestChartDefaultValues(t *testing.T) {
 	if len(m.secrets) != 1 || m.secrets[0].Annotations["helm.sh/resource-policy"] != "keep" ||
 		!strings.Contains(m.secrets[0].Annotations["helm.sh/hook"], "pre-install") {
 		t.Errorf("want one generated, kept, pre-install Secret; got %d", len(m.secrets))
+	}
+	// The generated signing key must be what identity reads: PKCS#8 PEM, Ed25519.
+	if len(m.secrets) == 1 {
+		block, _ := pem.Decode(m.secrets[0].Data["jwt-signing-key"])
+		if block == nil {
+			t.Fatal("generated jwt-signing-key is not PEM")
+		}
+		key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if _, ok := key.(ed25519.PrivateKey); err != nil || !ok {
+			t.Errorf("generated jwt-signing-key: %T, %v; want a PKCS#8 Ed25519 key", key, err)
+		}
+		if len(m.secrets[0].Data["assertion-secret"]) < 32 || len(m.secrets[0].Data["admin-password"]) < 16 {
+			t.Error("generated secrets too short")
+		}
 	}
 	if len(m.pdbs) != len(components) || len(m.hpas) != 0 || len(m.ingresses) != 0 || len(m.monitors) != 0 {
 		t.Errorf("defaults: %d PDBs, %d HPAs, %d Ingresses, %d ServiceMonitors", len(m.pdbs), len(m.hpas), len(m.ingresses), len(m.monitors))

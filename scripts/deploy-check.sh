@@ -26,12 +26,15 @@ mkdir -p "$STATE"
 
 # --- 1. engine ---------------------------------------------------------------------------
 ensure_podman() {
-  if command -v podman >/dev/null && command -v runc >/dev/null; then return 0; fi
-  log "[deploy-check] installing podman and runc with apt-get"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null; } 2>&1; then
-    return 1
-  fi
-  command -v podman >/dev/null
+  local need=()
+  command -v podman >/dev/null || need+=(podman)
+  command -v runc >/dev/null || need+=(runc)
+  command -v jq >/dev/null || need+=(jq)           # seed.sh and the booking check
+  [[ -x /bin/busybox ]] || need+=(busybox-static)  # the shell of the local Go base image
+  ((${#need[@]})) || return 0
+  log "[deploy-check] installing ${need[*]} with apt-get"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; } 2>&1 || return 1
+  command -v podman >/dev/null && command -v runc >/dev/null
 }
 
 # --- 2. base images ----------------------------------------------------------------------
@@ -44,9 +47,6 @@ make_go_base() {
   if podman image exists "$GO_BASE"; then
     podman run --rm --network host "$GO_BASE" go version >/dev/null 2>&1 && return 0
     podman rmi -f "$GO_BASE" >/dev/null # a broken leftover
-  fi
-  if [[ ! -x /bin/busybox ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
   fi
   local root goroot; root=$(mktemp -d); goroot=$(go env GOROOT)
   mkdir -p "$root"/{bin,etc/ssl/certs,tmp,root,go,usr/local}

@@ -143,7 +143,11 @@ cleanup() {
   local c
   set +e
   if [[ -n ${COMPOSE_UP:-} ]]; then
-    "${PODMAN_COMPOSE[@]}" -p "$CTR" "${COMPOSE_FILES[@]}" down -t 5 >/dev/null 2>&1
+    # What `podman-compose down` would remove, without re-reading the files (they need the
+    # secrets in the environment): the project's containers, then its pod and network.
+    podman ps -aq --filter "label=io.podman.compose.project=$CTR" | xargs -r podman rm -f -t 5 >/dev/null 2>&1
+    podman pod rm -f "pod_$CTR" >/dev/null 2>&1
+    podman network rm -f "${CTR}_default" >/dev/null 2>&1
   fi
   for c in "${COMPONENTS[@]}"; do podman rm -f -t 5 "$CTR-$c" >/dev/null 2>&1; done
   PGPASSWORD=$PG_PASSWORD psql -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d evently \

@@ -209,6 +209,11 @@ func checkPosture(t *testing.T, m *manifests, want []string) {
 	}
 	for _, j := range m.jobs {
 		checkPodPosture(t, "Job "+j.Name, j.Spec.Template.Spec, false)
+		for _, p := range m.pdbs {
+			if sel, err := metaSelector(p.Spec.Selector.MatchLabels); err == nil && sel.Matches(labels.Set(j.Spec.Template.Labels)) {
+				t.Errorf("PodDisruptionBudget %s counts the pods of Job %s", p.Name, j.Name)
+			}
+		}
 	}
 	for _, sa := range m.accounts {
 		if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
@@ -230,6 +235,11 @@ func checkPosture(t *testing.T, m *manifests, want []string) {
 		}
 		if matched != 1 {
 			t.Errorf("Service %s selects %d pod templates, want 1", s.Name, matched)
+		}
+		for _, j := range m.jobs {
+			if labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(j.Spec.Template.Labels)) {
+				t.Errorf("Service %s selects the pods of Job %s", s.Name, j.Name)
+			}
 		}
 	}
 	if len(m.services) != len(want) {

@@ -65,6 +65,24 @@ make_go_base() {
   log "[deploy-check] base image $GO_BASE made from the local Go toolchain"
 }
 
+# --- 3b. what the images are ------------------------------------------------------------
+# Non-root user, OCI labels, and nothing but the binary: no shell to run.
+check_images() {
+  local c img user title rev
+  for c in "${COMPONENTS[@]}"; do
+    img="$IMG_REPO/$c:$IMG_TAG"
+    user=$(podman image inspect -f '{{.Config.User}}' "$img")
+    title=$(podman image inspect -f '{{index .Labels "org.opencontainers.image.title"}}' "$img")
+    rev=$(podman image inspect -f '{{index .Labels "org.opencontainers.image.revision"}}' "$img")
+    [[ $user == 65532:65532 ]] || die "$img runs as '$user'"
+    [[ $title == "evently-$c" && -n $rev ]] || die "$img lacks OCI labels (title '$title', revision '$rev')"
+    if podman run --rm --network none --entrypoint /bin/sh "$img" -c true >/dev/null 2>&1; then
+      die "$img has a shell"
+    fi
+  done
+  log "[deploy-check] images: user 65532, OCI labels, no shell"
+}
+
 # --- 4. run the images -------------------------------------------------------------------
 COMPONENTS=(gateway identity catalog inventory booking waitlist analytics)
 SUFFIX=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -260,6 +278,7 @@ CONF
       BUILD_MODCACHE=$(go env GOMODCACHE) \
       bash "$REPO_ROOT/scripts/images.sh"
     log "[deploy-check] seven images built from deploy/docker/Dockerfile ($(elapsed "$t"))"
+    check_images
     trap cleanup EXIT
     run_images
     run_compose

@@ -8,7 +8,8 @@
 #      topic and key prefixes, ports) until each admin /readyz is green, checks the ports'
 #      split and books a seat through the gateway;
 #   5. runs one per-service Compose file for real (podman-compose) with the override that
-#      points it at the local servers, and books a seat through the composed service;
+#      points it at the local servers, and books a seat through the composed service; then
+#      the same for compose.yaml, all seven components;
 #   6. runs the Go checks in tests/deploy (Helm chart, kustomize overlays, Compose files),
 #      unless called as `deploy-check.sh containers` (make test runs those in its loop).
 # Outside CI a machine that cannot get podman skips steps 1-5 with a message; in CI
@@ -167,6 +168,11 @@ cleanup() {
     podman pod rm -f "pod_$CTR" >/dev/null 2>&1
     podman network rm -f "${CTR}_default" >/dev/null 2>&1
   fi
+  if [[ -n ${COMPOSE_ALL:-} ]]; then
+    podman ps -aq --filter "label=io.podman.compose.project=$CTR-all" | xargs -r podman rm -f -t 5 >/dev/null 2>&1
+    podman pod rm -f "pod_$CTR-all" >/dev/null 2>&1
+    podman network rm -f "${CTR}-all_default" >/dev/null 2>&1
+  fi
   for c in "${COMPONENTS[@]}"; do podman rm -f -t 5 "$CTR-$c" >/dev/null 2>&1; done
   PGPASSWORD=$PG_PASSWORD psql -qAt -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d evently \
     -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
@@ -258,6 +264,35 @@ run_compose() {
   log "[deploy-check] podman-compose ran booking.yaml + local/booking.yaml ($name, health ${health:-n/a}); booked $ref through it ($(elapsed "$t"))"
 }
 
+# Then the whole system from compose.yaml + local/compose.yaml in place of the seven
+# containers of step 4: every component healthy, and a seat booked through the gateway.
+run_compose_all() {
+  local t c p name ref; t=$(now_ms)
+  for c in "${COMPONENTS[@]}"; do podman rm -f -t 5 "$CTR-$c" >/dev/null 2>&1 || true; done
+  podman ps -aq --filter "label=io.podman.compose.project=$CTR" | xargs -r podman rm -f -t 5 >/dev/null 2>&1
+  local envs=(EVENTLY_IMAGE_REPO=$IMG_REPO EVENTLY_TAG=$IMG_TAG IDENTITY_ASSERTION_SECRET="$SECRET"
+    ADMIN_PASSWORD=evently-admin RATE_LIMIT_ENABLED=false MIGRATE_ON_START=false
+    DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$DB?sslmode=disable"
+    KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}" KAFKA_TOPIC_PREFIX="$PREFIX" KAFKA_PARTITIONS=2
+    REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}" REDIS_KEY_PREFIX="$PREFIX" SMTP_HOST=127.0.0.1)
+  for c in "${COMPONENTS[@]}"; do
+    p=$(port_of "$c"); c=$(echo "$c" | tr a-z A-Z)
+    envs+=("${c}_HTTP_ADDR=127.0.0.1:$p" "${c}_ADMIN_ADDR=127.0.0.1:$((p + 1000))" "${c}_URL=http://127.0.0.1:$p")
+  done
+  COMPOSE_ALL=1
+  env "${envs[@]}" "${PODMAN_COMPOSE[@]}" -p "$CTR-all" -f deploy/compose/compose.yaml -f deploy/compose/local/compose.yaml \
+    up -d --no-build "${COMPONENTS[@]}" >"$STATE/compose-all.log" 2>&1 ||
+    { cat "$STATE/compose-all.log" >&2; die "podman-compose up (compose.yaml) failed"; }
+  for c in "${COMPONENTS[@]}"; do
+    name=$(podman ps --filter "label=io.podman.compose.project=$CTR-all" --filter "label=io.podman.compose.service=$c" --format '{{.Names}}' | head -1)
+    [[ -n $name ]] || { cat "$STATE/compose-all.log" >&2; die "compose.yaml started no $c"; }
+    composed_healthy() { podman healthcheck run "$1" >/dev/null 2>&1; }
+    wait_until 120 composed_healthy "$name" || { podman logs --tail 30 "$name" >&2; die "composed $c did not pass its healthcheck"; }
+  done
+  ref=$(book_seat "http://127.0.0.1:$BASE") || { dump_logs gateway; die "booking through compose.yaml failed"; }
+  log "[deploy-check] podman-compose ran compose.yaml + local/compose.yaml: seven healthy components; booked $ref ($(elapsed "$t"))"
+}
+
 # --- main ------------------------------------------------------------------------------------
 main() {
   if ensure_podman; then
@@ -282,6 +317,7 @@ CONF
     trap cleanup EXIT
     run_images
     run_compose
+    run_compose_all
   elif [[ -n ${CI:-} ]]; then
     die "podman could not be installed; the container checks cannot run"
   else

@@ -192,8 +192,23 @@ run_images() {
     podman run --rm --network host --read-only --cap-drop ALL "${ENVS[@]}" "$IMG_REPO/$c:$IMG_TAG" migrate \
       >"$STATE/migrate-$c.log" 2>&1 || { cat "$STATE/migrate-$c.log" >&2; die "$c migrate failed"; }
   done
-  log "[deploy-check] migrations ran from the images ($(elapsed "$t"))"
-  for c in "${COMPONENTS[@]}"; do run_one "$c"; done
+  # Topics as the Helm topic hook creates them: `<service> topics`, before any server.
+  for c in "${COMPONENTS[@]:1}"; do
+    podman run --rm --network host --read-only --cap-drop ALL "${ENVS[@]}" "$IMG_REPO/$c:$IMG_TAG" topics \
+      >"$STATE/topics-$c.log" 2>&1 || { cat "$STATE/topics-$c.log" >&2; die "$c topics failed"; }
+  done
+  log "[deploy-check] migrations and topic creation ran from the images ($(elapsed "$t"))"
+  # Identity signs with a key file, as the chart mounts it (PKCS#8 Ed25519, read-only).
+  openssl genpkey -algorithm ed25519 -out "$STATE/jwt-signing-key" 2>/dev/null
+  chmod 644 "$STATE/jwt-signing-key"
+  for c in "${COMPONENTS[@]}"; do
+    if [[ $c == identity ]]; then
+      run_one "$c" -v "$STATE/jwt-signing-key:/etc/evently/jwt/jwt-signing-key:ro" \
+        -e JWT_SIGNING_KEY_FILE=/etc/evently/jwt/jwt-signing-key
+    else
+      run_one "$c"
+    fi
+  done
   for c in "${COMPONENTS[@]}"; do
     if ! wait_until 120 admin_ready "$c"; then
       curl -sS "http://127.0.0.1:$(($(port_of "$c") + 1000))/readyz" >&2 || true
@@ -213,6 +228,11 @@ run_images() {
     [[ $body == *checks* ]] || die "$c: admin /readyz lacks check details: $body"
   done
   log "[deploy-check] metrics and check details on the admin ports only"
+  # The JWKS must publish the mounted key's public half: identity signs with the file.
+  local want got
+  want=$(openssl pkey -in "$STATE/jwt-signing-key" -pubout -outform DER | tail -c 32 | base64 -w0 | tr '+/' '-_' | tr -d '=')
+  got=$(curl -fsS "http://127.0.0.1:$BASE/.well-known/jwks.json" | jq -r '.keys[].x')
+  [[ $got == *"$want"* ]] || die "identity does not sign with the mounted key file (JWKS x: $got, key: $want)"
   EVENTLY_URL="http://127.0.0.1:$BASE" ADMIN_PASSWORD=evently-admin bash "$REPO_ROOT/scripts/seed.sh" >"$STATE/seed.log" 2>&1 ||
     { tail -20 "$STATE/seed.log" >&2; dump_logs gateway identity catalog; die "seeding through the gateway container failed"; }
   local ref

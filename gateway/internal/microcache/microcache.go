@@ -94,15 +94,14 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 				// The client wants the service's own answer (RFC 9111 §5.2.1.4); it also
 				// refreshes what others are served.
 				c.mu.Lock()
-				f, busy := c.flights[key]
-				if !busy {
-					f = &flight{done: make(chan struct{})}
-					c.flights[key] = f
+				if _, busy := c.flights[key]; busy {
 					c.mu.Unlock()
-					return c.fill(ec, next, key, ttl, f)
+					return next(ec)
 				}
+				f := &flight{done: make(chan struct{})}
+				c.flights[key] = f
 				c.mu.Unlock()
-				return next(ec)
+				return c.fill(ec, next, key, ttl, f)
 			}
 			for {
 				c.mu.Lock()

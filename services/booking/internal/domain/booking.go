@@ -82,11 +82,11 @@ type Booking struct {
 	Attempts       int
 	// Reconciled marks a booking the seats.sold reconciler wrote, until the request that
 	// made the sale claims it.
-	Reconciled bool
-	CreatedAt      time.Time
-	ConfirmedAt    *time.Time
-	CancelledAt    *time.Time
-	UpdatedAt      time.Time
+	Reconciled  bool
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	CancelledAt *time.Time
+	UpdatedAt   time.Time
 }
 
 // SeatIDs lists the booking's seat ids.

@@ -42,8 +42,10 @@ func decodeError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var maxErr *http.MaxBytesError
+	var httpErr *echo.HTTPError
 	switch {
-	case errors.As(err, &maxErr):
+	case errors.As(err, &maxErr), errors.As(err, &httpErr) && httpErr.Code == http.StatusRequestEntityTooLarge:
+		// Echo's body limit reports a streamed (chunked) body past the limit this way.
 		return apperr.ErrTooLarge
 	case errors.Is(err, io.EOF):
 		return apperr.ErrInvalidJSON.WithDetail("the request body is empty")

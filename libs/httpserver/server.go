@@ -65,12 +65,7 @@ func New(opts Options) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = ErrorHandler(opts.Logger)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		Generator: func() string { return uuid.NewString() },
-		RequestIDHandler: func(c echo.Context, id string) {
-			c.SetRequest(c.Request().WithContext(logging.WithRequestID(c.Request().Context(), id)))
-		},
-	}))
+	e.Use(requestID, noSniff)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			opts.Logger.ErrorContext(c.Request().Context(), "panic recovered", "error", err, "stack", string(stack))
@@ -108,6 +103,52 @@ func New(opts Options) *Server {
 		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
 	}
 	return s
+}
+
+// MaxRequestIDLength is the longest client-chosen X-Request-Id kept; longer ones are
+// replaced, so logs, traces and problem bodies never carry a client's arbitrary text.
+const MaxRequestIDLength = 64
+
+// requestID keeps a short, safe X-Request-Id from the caller (letters, digits, "-", "_",
+// ".", ":") so ids can be followed across the gateway and services, and replaces anything
+// else with a fresh UUID; the id is set on the response exactly once.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !SafeRequestID(id) {
+			id = uuid.NewString()
+			req.Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(req.WithContext(logging.WithRequestID(req.Context(), id)))
+		return next(c)
+	}
+}
+
+// SafeRequestID reports whether a client-sent request id may be kept as it is.
+func SafeRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			ch == '-' || ch == '_' || ch == '.' || ch == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// noSniff stops browsers from guessing a content type other than the declared one, so a
+// JSON answer echoing user text can never be run as HTML or script.
+func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		return next(c)
+	}
 }
 
 // NoTimeout exempts a route (as registered, e.g. "/api/v1/events/:id/availability/stream")

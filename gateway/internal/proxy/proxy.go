@@ -78,8 +78,14 @@ func New(opts Options) (*Proxy, error) {
 				r.SetURL(u)
 				r.Out.Host = u.Host
 				r.SetXForwarded()
+				// The gateway has already answered the client's Expect: 100-continue when it
+				// began reading the body; an upstream's own 100 would reach ReverseProxy,
+				// which forwards it and commits Echo's response with status 100, so a later
+				// 413 or 502 would go out as 200.
+				r.Out.Header.Del("Expect")
 			},
-			Transport: transport,
+			ModifyResponse: ownHeaders,
+			Transport:      transport,
 			// 0 still streams: ReverseProxy flushes every write of a text/event-stream or
 			// unknown-length (chunked) response at once, while a fixed-length body goes out
 			// without a flush syscall per write (-1 cost ~10 % of throughput).
@@ -113,6 +119,18 @@ func New(opts Options) (*Proxy, error) {
 		p.proxies[name] = rp
 	}
 	return p, nil
+}
+
+// ownHeaders drops headers the gateway sets itself, so clients get each once (ReverseProxy
+// adds upstream values beside the gateway's), and marks answers that carry a user's data
+// or tokens as not storable by any cache.
+func ownHeaders(resp *http.Response) error {
+	resp.Header.Del(echo.HeaderXRequestID)
+	resp.Header.Del("X-Content-Type-Options")
+	if _, ok := assertion.FromContext(resp.Request.Context()); ok || strings.HasPrefix(resp.Request.URL.Path, "/api/v1/auth/") {
+		resp.Header.Set("Cache-Control", "no-store")
+	}
+	return nil
 }
 
 // Handler forwards any matched path; unknown paths get 404 problem+json.

@@ -15,7 +15,9 @@ import (
 	"evently.dev/services/identity/internal/config"
 	identityhttp "evently.dev/services/identity/internal/http"
 	"evently.dev/services/identity/internal/password"
+	"evently.dev/services/identity/internal/revocation"
 	"evently.dev/services/identity/internal/store"
+	"evently.dev/services/identity/internal/throttle"
 	"evently.dev/services/identity/internal/token"
 	"evently.dev/services/identity/migrations"
 )
@@ -29,6 +31,7 @@ func main() {
 		Config:        &cfg,
 		Common:        &cfg.Common,
 		Kafka:         &cfg.Kafka,
+		Redis:         &cfg.Redis,
 		Migrations:    migrations.FS,
 		Topics:        []string{contracts.TopicIdentityUsers},
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
@@ -67,7 +70,12 @@ func setup(ctx context.Context, rt *platform.Runtime, cfg config.Config) error {
 		return err
 	}
 	svc := &app.Service{Store: st, Hasher: hasher, RefreshTTL: cfg.Token.RefreshTTL,
-		Tokens: token.NewIssuer(keys, cfg.Token.Issuer, cfg.Token.Audience, cfg.Token.AccessTTL)}
+		Tokens:  token.NewIssuer(keys, cfg.Token.Issuer, cfg.Token.Audience, cfg.Token.AccessTTL),
+		Revoker: revocation.Store{RDB: rt.Redis, Prefix: cfg.Redis.KeyPrefix},
+		// The gateway accepts a token up to its JWT_LEEWAY (30 s by default) past exp.
+		RevocationMargin: 2 * time.Minute,
+		Throttle: throttle.Logins{RDB: rt.Redis, Prefix: cfg.Redis.KeyPrefix, Policy: throttle.Policy{
+			FreeFailures: cfg.LoginFreeFailures, BaseDelay: cfg.LoginBaseDelay, MaxDelay: cfg.LoginMaxDelay, Memory: time.Hour}}}
 	if cfg.Admin.Bootstrap {
 		u, err := svc.BootstrapAdmin(ctx, cfg.Admin.Email, cfg.Admin.Password, cfg.Admin.FirstName, cfg.Admin.LastName)
 		if err != nil {

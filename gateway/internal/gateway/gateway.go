@@ -41,6 +41,8 @@ type Gateway struct {
 	Server *httpserver.Server
 	Redis  *redis.Client
 	JWKS   *auth.JWKS
+	// Revocations is the in-memory copy of revoked sessions that Serve keeps in sync.
+	Revocations *auth.Revocations
 
 	upstreamReport func(ctx context.Context) (map[string]any, bool)
 }
@@ -100,8 +102,9 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 			return nil
 		})
 	}
+	g.Revocations = auth.NewRevocations(rdb, cfg.Redis.KeyPrefix, d.Log)
 	verifier := &auth.Verifier{Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: cfg.Auth.Leeway,
-		Cache: auth.NewVerifiedCache(cfg.Auth.VerifyCacheSize)}
+		Cache: auth.NewVerifiedCache(cfg.Auth.VerifyCacheSize), Revocations: g.Revocations}
 
 	upstreams := cfg.Upstreams()
 	g.upstreamReport = func(ctx context.Context) (map[string]any, bool) {
@@ -151,6 +154,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.JWKS != nil {
 		go g.JWKS.Start(ctx)
 	}
+	go g.Revocations.Run(ctx)
 	return g.Server.Serve(ctx, ln)
 }
 

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	st := store.New(db)
-	keys, err := token.LoadKeySet(ctx, token.Source{}, st)
+	keys, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +319,7 @@ func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+			ks, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, e.st)
 			if err != nil {
 				t.Error(err)
 				return
@@ -336,16 +337,44 @@ func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
 	k, _ := token.Generate()
 	pemText, _ := k.PrivatePEM()
 	time.Sleep(10 * time.Millisecond) // created_at orders keys
+	// A row stored in clear (before sealing existed) is sealed in place when loaded.
 	if err := e.st.AddSigningKey(ctx, token.StoredKey{ID: k.ID, Alg: k.Alg, PEM: pemText}); err != nil {
 		t.Fatal(err)
 	}
-	ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+	ks, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, e.st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ks.Signing.ID != k.ID || len(ks.Published) != 2 || ks.Published[1].ID != e.keys.Signing.ID {
 		t.Fatalf("after rotation: signing %s, published %d", ks.Signing.ID, len(ks.Published))
 	}
+	var stored []string
+	if err := e.db.NewSelect().Table("signing_keys").Column("private_key_pem").Scan(ctx, &stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range stored {
+		if !token.IsSealed(v) || strings.Contains(v, "PRIVATE KEY") {
+			t.Fatalf("a signing key is stored in clear: %.40q", v)
+		}
+	}
+	// Without the KEK, or with another one, nothing starts.
+	if _, err := token.LoadKeySet(ctx, token.Source{}, e.st); !errors.Is(err, token.ErrNoKEK) {
+		t.Fatalf("no KEK: %v", err)
+	}
+	other, _ := token.ParseKEK(strings.Repeat("ab", 32))
+	if _, err := token.LoadKeySet(ctx, token.Source{KEK: other}, e.st); err == nil {
+		t.Fatal("keys opened with the wrong KEK")
+	}
+}
+
+// testKEK is a fixed key-encryption key for tests.
+func testKEK(t *testing.T) *token.KEK {
+	t.Helper()
+	k, err := token.ParseKEK("bG9jYWwtZGV2LWtlay1ub3QtZm9yLXByb2R1Y3Rpb24=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestIntegrationLoginThrottlePerAccount checks identity's own guessing limit: after five

@@ -48,6 +48,10 @@ type Token struct {
 	// kept in the identity schema so every replica and restart signs with the same key.
 	SigningKey     string `envconfig:"JWT_SIGNING_KEY" mask:"true"`
 	SigningKeyFile string `envconfig:"JWT_SIGNING_KEY_FILE"`
+	// KeyEncryptionKey (32 random bytes, base64) seals generated signing keys in the
+	// database with AES-256-GCM; generated keys are refused without it.
+	KeyEncryptionKey     string `envconfig:"JWT_KEY_ENCRYPTION_KEY" mask:"true"`
+	KeyEncryptionKeyFile string `envconfig:"JWT_KEY_ENCRYPTION_KEY_FILE"`
 	// PreviousPublicKey (PEM, public or private) stays in the JWKS after a rotation so tokens
 	// signed with it remain valid until they expire.
 	PreviousPublicKey     string `envconfig:"JWT_PREVIOUS_PUBLIC_KEY"`

@@ -43,6 +43,8 @@ type Gateway struct {
 	JWKS   *auth.JWKS
 	// Revocations is the in-memory copy of revoked sessions that Serve keeps in sync.
 	Revocations *auth.Revocations
+	// Streams counts the open availability streams against their caps.
+	Streams *ratelimit.Streams
 
 	upstreamReport func(ctx context.Context) (map[string]any, bool)
 }
@@ -141,7 +143,8 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	}
 	// Per-IP limits run before token checks so floods and password guessing stop early;
 	// the per-user limit needs the verified user, so it runs after.
-	chain := []echo.MiddlewareFunc{ratelimit.IPMiddleware(limiter, limits), auth.Middleware(verifier),
+	g.Streams = ratelimit.NewStreams(cfg.RateLimit.StreamsPerClient, cfg.RateLimit.StreamsTotal)
+	chain := []echo.MiddlewareFunc{ratelimit.IPMiddleware(limiter, limits), g.Streams.Middleware, auth.Middleware(verifier),
 		ratelimit.UserMiddleware(limiter, limits)}
 	e.Any("/api/*", px.Handler, chain...)
 	e.Any("/.well-known/*", px.Handler, chain...)

@@ -107,6 +107,9 @@ const (
 	OverLimit
 	SoldUnknown
 	Closed
+	// BoughtUnknown: the user's bought seats must be loaded (LoadBought) before the limit
+	// can be checked.
+	BoughtUnknown
 )
 
 // HoldResult is the hold script's answer.
@@ -174,6 +177,8 @@ func (s *Store) Hold(ctx context.Context, h domain.Hold, ttl time.Duration, limi
 		return HoldResult{Outcome: SoldUnknown}, nil
 	case "CLOSED":
 		return HoldResult{Outcome: Closed}, nil
+	case "NOUSER":
+		return HoldResult{Outcome: BoughtUnknown}, nil
 	}
 	return HoldResult{}, fmt.Errorf("hold seats: unexpected script answer %q", out[0])
 }
@@ -193,6 +198,39 @@ func (s *Store) LoadSold(ctx context.Context, eventID uuid.UUID, seatIDs []strin
 	}
 	if err := loadSoldScript.Run(ctx, s.rdb, []string{s.SoldKey(eventID)}, args...).Err(); err != nil {
 		return fmt.Errorf("load sold set of %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// boughtTTL bounds how long a user's loaded bought seats are trusted before the next
+// rebuild from the ledger.
+const boughtTTL = time.Hour
+
+// LoadBought records the user's bought seats of the event (from the ledger) for the
+// per-user limit, unless they are recorded already.
+func (s *Store) LoadBought(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string) error {
+	args := make([]any, 0, 1+len(seatIDs))
+	args = append(args, boughtTTL.Milliseconds())
+	for _, id := range seatIDs {
+		args = append(args, id)
+	}
+	if err := loadBoughtScript.Run(ctx, s.rdb, []string{s.userSeatsKey(eventID, userID)}, args...).Err(); err != nil {
+		return fmt.Errorf("load bought seats of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// ForgetBought stops counting returned seats against the user's limit.
+func (s *Store) ForgetBought(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string) error {
+	if len(seatIDs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(seatIDs))
+	for _, id := range seatIDs {
+		args = append(args, id)
+	}
+	if err := forgetBoughtScript.Run(ctx, s.rdb, []string{s.userSeatsKey(eventID, userID)}, args...).Err(); err != nil {
+		return fmt.Errorf("forget bought seats of %s: %w", userID, err)
 	}
 	return nil
 }

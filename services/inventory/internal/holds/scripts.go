@@ -19,7 +19,8 @@ local function int(n) return string.format('%d', n) end
 //
 //	7 changes channel, 8 seat ids JSON, 9.. seat ids
 //
-// Returns {'OK', created, expires} | {'TAKEN', seat...} | {'LIMIT', held} | {'NOSOLD'} | {'CLOSED'}.
+// Returns {'OK', created, expires} | {'TAKEN', seat...} | {'LIMIT', held} | {'NOSOLD'} | {'CLOSED'} |
+// {'NOUSER'} (the user's bought seats are not loaded; see loadBoughtScript).
 var holdScript = redis.NewScript(luaPrelude + `
 if redis.call('EXISTS', KEYS[7]) == 1 then return {'CLOSED'} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOSOLD'} end
@@ -39,7 +40,10 @@ end
 local limit = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. int(now))
 if limit > 0 then
-  local have = redis.call('ZCARD', KEYS[6])
+  -- The user's set holds live holds and offers (scored by expiry) and, once loaded from
+  -- the ledger (marker present), bought seats (scored +inf): the limit counts all three.
+  if not redis.call('ZSCORE', KEYS[6], '` + BoughtMarker + `') then return {'NOUSER'} end
+  local have = redis.call('ZCARD', KEYS[6]) - 1
   if have + n > limit then return {'LIMIT', tostring(have)} end
 end
 local exp = now + tonumber(ARGV[3])
@@ -99,7 +103,13 @@ for _, s in ipairs(seats) do
   local owner = redis.call('GET', k)
   if owner == ARGV[1] then redis.call('DEL', k) end
   if owner == ARGV[1] or not owner then redis.call('ZREM', KEYS[2], s) end
-  redis.call('ZREM', KEYS[6], s)
+  -- A bought seat keeps counting towards the user's limit; without the marker the set is
+  -- rebuilt from the ledger (which has the sale) before it is counted again.
+  if redis.call('ZSCORE', KEYS[6], '` + BoughtMarker + `') then
+    redis.call('ZADD', KEYS[6], '+inf', s)
+  else
+    redis.call('ZREM', KEYS[6], s)
+  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -214,5 +224,27 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `)
 
+// BoughtMarker is the member that says a user's seat set holds their bought seats too.
+const BoughtMarker = "~bought"
+
+// loadBoughtScript adds a user's bought seats (from the ledger) to their seat set, with the
+// marker, unless the marker is already there; the set then lives at least ARGV[1] ms, after
+// which it is rebuilt again (bounding any drift from a lost update).
+// KEYS: 1 userseats; ARGV: 1 ttl ms, 2.. seat ids
+var loadBoughtScript = redis.NewScript(`
+if redis.call('ZSCORE', KEYS[1], '` + BoughtMarker + `') then return 0 end
+redis.call('ZADD', KEYS[1], '+inf', '` + BoughtMarker + `')
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], '+inf', ARGV[i]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// forgetBoughtScript takes returned seats (a cancelled booking) out of the user's set.
+// KEYS: 1 userseats; ARGV: seat ids
+var forgetBoughtScript = redis.NewScript(`
+for _, s in ipairs(ARGV) do redis.call('ZREM', KEYS[1], s) end
+return 1
+`)
+
 var allScripts = []*redis.Script{holdScript, releaseScript, commitScript, extendScript, claimScript,
-	ackScript, dropLiveScript, loadSoldScript, unsoldScript}
+	ackScript, dropLiveScript, loadSoldScript, unsoldScript, loadBoughtScript, forgetBoughtScript}

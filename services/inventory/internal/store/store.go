@@ -283,6 +283,31 @@ func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string,
 	return ids, nil
 }
 
+// BoughtSeatIDs lists the seats of the event the user bought and has not cancelled: what
+// counts, besides holds and offers, towards the per-user limit.
+func (s *Store) BoughtSeatIDs(ctx context.Context, eventID uuid.UUID, userID string) ([]string, error) {
+	var ids []string
+	err := s.DB.NewRaw(`SELECT s.seat_id FROM commits AS c
+		JOIN seats AS s ON s.event_id = c.event_id AND s.booking_id = c.booking_id
+		WHERE c.event_id = ? AND c.user_id = ? AND s.status = 'SOLD'`, eventID, userID).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("bought seats of %s for %s: %w", userID, eventID, err)
+	}
+	return ids, nil
+}
+
+// BookingBuyer is the user a committed booking belongs to ("" when unknown).
+func (s *Store) BookingBuyer(ctx context.Context, db bun.IDB, bookingID uuid.UUID) (string, error) {
+	var user []string
+	if err := db.NewRaw(`SELECT user_id FROM commits WHERE booking_id = ?`, bookingID).Scan(ctx, &user); err != nil {
+		return "", fmt.Errorf("buyer of booking %s: %w", bookingID, err)
+	}
+	if len(user) == 0 {
+		return "", nil
+	}
+	return user[0], nil
+}
+
 // SellSeats flips exactly the given seats AVAILABLE → SOLD for a booking and returns how
 // many rows changed; the caller rolls back unless that equals len(seatIDs).
 func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {

@@ -162,6 +162,9 @@ func (s *Service) confirm(ctx context.Context, b domain.Booking, c domain.Commit
 		if err != nil {
 			return err
 		}
+		// The policy in force now is the one every later cancellation is judged under.
+		pv := ev.PolicyVersion
+		next.PolicyVersion = &pv
 		if changed, err = r.MarkConfirmed(ctx, next); err != nil || !changed {
 			return err
 		}

@@ -80,10 +80,14 @@ type Booking struct {
 	Failure        *Failure
 	Version        int
 	Attempts       int
-	CreatedAt      time.Time
-	ConfirmedAt    *time.Time
-	CancelledAt    *time.Time
-	UpdatedAt      time.Time
+	// PolicyVersion is the event's cancellation-policy version in force when the booking
+	// was confirmed (0: none); every cancellation of it is judged under that version. Nil
+	// for bookings confirmed before versions were recorded (judged under the current one).
+	PolicyVersion *int
+	CreatedAt     time.Time
+	ConfirmedAt   *time.Time
+	CancelledAt   *time.Time
+	UpdatedAt     time.Time
 }
 
 // SeatIDs lists the booking's seat ids.

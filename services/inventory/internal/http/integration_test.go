@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -745,5 +746,24 @@ func TestIntegrationLayout50k(t *testing.T) {
 	t.Logf("layout of 50,000 seats over HTTP: median %s, max %s", durs[len(durs)/2], durs[len(durs)-1])
 	if got := ledgerStatus(t, env, p.EventID); got["AVAILABLE"] != 50_000 {
 		t.Fatalf("ledger = %v", got)
+	}
+}
+
+// TestIntegrationStreamEndsAfterMaxDuration checks that a stream ends cleanly (a complete
+// response, not a cut connection) once SSE_MAX_DURATION has passed.
+func TestIntegrationStreamEndsAfterMaxDuration(t *testing.T) {
+	env := inventorytest.New(t, func(c *config.Config) { c.SSEMaxDuration = 300 * time.Millisecond })
+	p := env.Publish(t, inventorytest.Layout{Sections: 1, Rows: 1, SeatsPerRow: 4, Price: 1000}, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", env.URL+"/api/v1/events/"+p.EventID+"/availability/stream", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || !strings.Contains(string(body), ": connected") {
+		t.Fatalf("stream did not end cleanly: %v %q", err, body)
 	}
 }

@@ -20,18 +20,24 @@ import (
 
 // edgeStack serves a service (one JSON endpoint) behind the proxy, both on real sockets,
 // so Expect: 100-continue and header copying behave as in production.
-func edgeStack(t *testing.T) (gatewayAddr, serviceAddr string) {
+func edgeStack(t *testing.T, bodyLimit ...string) (gatewayAddr, serviceAddr string) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	svc := httpserver.New(httpserver.Options{Service: "catalog", Logger: log, Config: httpserver.Config{BodyLimit: "1K"}})
+	limit := "1K"
+	if len(bodyLimit) > 0 {
+		limit = bodyLimit[0]
+	}
+	svc := httpserver.New(httpserver.Options{Service: "catalog", Logger: log, Config: httpserver.Config{BodyLimit: limit}})
 	svc.Echo.Any("/api/v1/events", func(c echo.Context) error {
 		var body map[string]any
 		if c.Request().Method == http.MethodPost {
 			if err := httpserver.BindJSON(c, &body); err != nil {
 				return err
 			}
+			// A large answer, streamed (no Content-Length), like a long list of field errors.
+			return c.JSON(http.StatusUnprocessableEntity, map[string]any{"echo": body, "pad": strings.Repeat("y", 20000)})
 		}
 		return c.JSON(http.StatusOK, map[string]any{"items": []any{}})
 	})
@@ -45,7 +51,7 @@ func edgeStack(t *testing.T) (gatewayAddr, serviceAddr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := httpserver.New(httpserver.Options{Service: "gateway", Logger: log, Config: httpserver.Config{BodyLimit: "1K"}})
+	gw := httpserver.New(httpserver.Options{Service: "gateway", Logger: log, Config: httpserver.Config{BodyLimit: limit}})
 	// Stands in for the token check: a request naming a user is treated as signed in.
 	signedIn := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -155,6 +155,11 @@ func (p *Proxy) Handler(c echo.Context) error {
 	req.Header.Set(echo.HeaderXRequestID, reqID)
 	id, _ := assertion.FromContext(req.Context())
 	assertion.Sign(req.Header, p.secret, id, reqID, time.Now())
+	// The transport may still read the request body (its end-of-body check) while the
+	// response is copied back; without full duplex, net/http's server drains or closes
+	// that body as soon as response headers go out, the transport's read fails, it drops
+	// the upstream connection and the client gets a cut-off body.
+	_ = http.NewResponseController(c.Response()).EnableFullDuplex()
 	rp.ServeHTTP(c.Response(), req)
 	return nil
 }

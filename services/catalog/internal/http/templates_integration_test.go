@@ -34,6 +34,9 @@ func TestIntegrationVenueTemplates(t *testing.T) {
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name": "X", "sections": "many"}`), http.StatusBadRequest, "sections")
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name": "X", "seats": 3}`), http.StatusBadRequest, "seats")
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name":`), http.StatusBadRequest)
+		// A NUL in the search text was a 500 (PostgreSQL refuses it in text).
+		h.problem(h.do("GET", "/api/v1/admin/venue-templates?q=a%00b", admin, nil), http.StatusBadRequest, "q")
+		h.problem(h.do("GET", "/api/v1/events?q=a%00b", admin, nil), http.StatusBadRequest, "q")
 	})
 	t.Run("access", func(t *testing.T) {
 		h.problem(h.do("GET", "/api/v1/admin/venue-templates", user, nil), http.StatusForbidden)

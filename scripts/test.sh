@@ -17,6 +17,8 @@ for m in $(go list -m -f '{{.Dir}}'); do
   # shellcheck disable=SC2086
   if ! (cd "$m" && go test $GO_TEST_FLAGS ./...); then failed+=("$rel"); fi
 done
+log "=== schemathesis over the public API (scripts/fuzz-api.sh)"
+if ! bash "$SCRIPTS_DIR/fuzz-api.sh"; then failed+=("schemathesis"); fi
 log "[test] finished in $(elapsed "$t")"
 if ((${#failed[@]})); then
   log "[test] FAILED modules: ${failed[*]}"

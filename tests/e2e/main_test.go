@@ -71,6 +71,7 @@ func runMain(m *testing.M) int {
 		"LOG_LEVEL=info",
 	)
 	env = append(env, extraEnv()...)
+	env = append(env, fuzzEnv()...)
 	start := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"), "start")
 	start.Env = env
 	start.Stdout, start.Stderr = os.Stdout, os.Stderr

@@ -6,6 +6,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func Write(ctx context.Context, rdb redis.Scripter, prefix string, r Revocation)
 	}
 	err := writeScript.Run(ctx, rdb, []string{Key(prefix, r.UserID)}, r.Value(), r.NotAfter.Unix(),
 		ttl.Milliseconds(), Channel(prefix)).Err()
-	if err != nil && err != redis.Nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("record session revocation: %w", err)
 	}
 	return nil

@@ -119,6 +119,8 @@ func TestOversizeBodyWithExpectContinueIs413(t *testing.T) {
 	fmt.Fprintf(conn, "POST /api/v1/auth/logout HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
 		"Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n", host, u.AccessToken)
 	go func() {
+		// A JSON string that never ends: the decoder keeps reading until the limit stops it.
+		fmt.Fprintf(conn, "%x\r\n%s\r\n", len(`{"refresh_token":"`), `{"refresh_token":"`)
 		chunk := strings.Repeat("x", 64<<10)
 		for i := 0; i < 40; i++ { // 2.5 MiB, past the 1 MiB limit
 			if _, err := fmt.Fprintf(conn, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {

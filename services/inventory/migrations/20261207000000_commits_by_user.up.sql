@@ -1,3 +1,3 @@
--- The per-user limit counts a user's bought seats of an event (rebuilt from here when
--- Redis does not have them).
+-- When Redis lost an event, its buyers' bought seats (counted by the per-user limit) are
+-- rebuilt from the event's commits.
 CREATE INDEX commits_event_user_idx ON commits (event_id, user_id);

@@ -121,21 +121,10 @@ func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (dom
 			s.forget(p.ev.ID)
 			return domain.Hold{}, domain.ErrNotOnSale.WithDetail("the event is cancelled")
 		case holds.SoldUnknown:
-			if attempt > 2 {
+			if attempt > 0 {
 				return domain.Hold{}, errors.New("sold set still missing after rebuild")
 			}
 			if err := s.ensureSold(ctx, p.ev.ID); err != nil {
-				return domain.Hold{}, err
-			}
-		case holds.BoughtUnknown:
-			if attempt > 2 {
-				return domain.Hold{}, errors.New("bought seats still missing after loading")
-			}
-			bought, err := s.Store.BoughtSeatIDs(ctx, p.ev.ID, p.userID)
-			if err != nil {
-				return domain.Hold{}, err
-			}
-			if err := s.Holds.LoadBought(ctx, p.ev.ID, p.userID, bought); err != nil {
 				return domain.Hold{}, err
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -107,9 +108,6 @@ const (
 	OverLimit
 	SoldUnknown
 	Closed
-	// BoughtUnknown: the user's bought seats must be loaded (LoadBought) before the limit
-	// can be checked.
-	BoughtUnknown
 )
 
 // HoldResult is the hold script's answer.
@@ -177,8 +175,6 @@ func (s *Store) Hold(ctx context.Context, h domain.Hold, ttl time.Duration, limi
 		return HoldResult{Outcome: SoldUnknown}, nil
 	case "CLOSED":
 		return HoldResult{Outcome: Closed}, nil
-	case "NOUSER":
-		return HoldResult{Outcome: BoughtUnknown}, nil
 	}
 	return HoldResult{}, fmt.Errorf("hold seats: unexpected script answer %q", out[0])
 }
@@ -202,20 +198,22 @@ func (s *Store) LoadSold(ctx context.Context, eventID uuid.UUID, seatIDs []strin
 	return nil
 }
 
-// boughtTTL bounds how long a user's loaded bought seats are trusted before the next
-// rebuild from the ledger.
-const boughtTTL = time.Hour
-
-// LoadBought records the user's bought seats of the event (from the ledger) for the
-// per-user limit, unless they are recorded already.
-func (s *Store) LoadBought(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string) error {
-	args := make([]any, 0, 1+len(seatIDs))
-	args = append(args, boughtTTL.Milliseconds())
-	for _, id := range seatIDs {
-		args = append(args, id)
+// LoadBuyers records each buyer's bought seats of the event (from the ledger) for the
+// per-user limit. It runs before a missing sold set is rebuilt, while holds of the event
+// are refused, so no hold is checked against a half-loaded set.
+func (s *Store) LoadBuyers(ctx context.Context, eventID uuid.UUID, bought map[string][]string) error {
+	pipe := s.rdb.Pipeline()
+	for user, seats := range bought {
+		key := s.userSeatsKey(eventID, user)
+		zs := make([]redis.Z, len(seats))
+		for i, id := range seats {
+			zs[i] = redis.Z{Score: math.Inf(1), Member: id}
+		}
+		pipe.ZAdd(ctx, key, zs...)
+		pipe.Persist(ctx, key)
 	}
-	if err := loadBoughtScript.Run(ctx, s.rdb, []string{s.userSeatsKey(eventID, userID)}, args...).Err(); err != nil {
-		return fmt.Errorf("load bought seats of %s: %w", userID, err)
+	if _, err := pipe.Exec(ctx); err != nil && len(bought) > 0 {
+		return fmt.Errorf("load buyers of %s: %w", eventID, err)
 	}
 	return nil
 }

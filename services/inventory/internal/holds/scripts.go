@@ -19,8 +19,7 @@ local function int(n) return string.format('%d', n) end
 //
 //	7 changes channel, 8 seat ids JSON, 9.. seat ids
 //
-// Returns {'OK', created, expires} | {'TAKEN', seat...} | {'LIMIT', held} | {'NOSOLD'} | {'CLOSED'} |
-// {'NOUSER'} (the user's bought seats are not loaded; see loadBoughtScript).
+// Returns {'OK', created, expires} | {'TAKEN', seat...} | {'LIMIT', held} | {'NOSOLD'} | {'CLOSED'}.
 var holdScript = redis.NewScript(luaPrelude + `
 if redis.call('EXISTS', KEYS[7]) == 1 then return {'CLOSED'} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOSOLD'} end
@@ -40,10 +39,9 @@ end
 local limit = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. int(now))
 if limit > 0 then
-  -- The user's set holds live holds and offers (scored by expiry) and, once loaded from
-  -- the ledger (marker present), bought seats (scored +inf): the limit counts all three.
-  if not redis.call('ZSCORE', KEYS[6], '` + BoughtMarker + `') then return {'NOUSER'} end
-  local have = redis.call('ZCARD', KEYS[6]) - 1
+  -- The user's set holds live holds and offers (scored by expiry) and bought seats
+  -- (scored +inf, kept until the booking is cancelled): the limit counts all three.
+  local have = redis.call('ZCARD', KEYS[6])
   if have + n > limit then return {'LIMIT', tostring(have)} end
 end
 local exp = now + tonumber(ARGV[3])
@@ -52,8 +50,11 @@ for i = 1, n do
   redis.call('ZADD', KEYS[2], int(exp), ARGV[8 + i])
   redis.call('ZADD', KEYS[6], int(exp), ARGV[8 + i])
 end
-redis.call('PEXPIREAT', KEYS[6], int(exp), 'GT')
-if redis.call('PTTL', KEYS[6]) < 0 then redis.call('PEXPIREAT', KEYS[6], int(exp)) end
+-- A set with bought seats never expires; one with holds only lives as long as they do.
+if redis.call('ZCOUNT', KEYS[6], '+inf', '+inf') == 0 then
+  redis.call('PEXPIREAT', KEYS[6], int(exp), 'GT')
+  if redis.call('PTTL', KEYS[6]) < 0 then redis.call('PEXPIREAT', KEYS[6], int(exp)) end
+end
 redis.call('HSET', KEYS[5], 'user', ARGV[2], 'purpose', ARGV[6], 'seats', ARGV[8], 'rec', ARGV[5],
   'created', int(now), 'exp', int(exp))
 redis.call('PEXPIREAT', KEYS[5], int(exp))
@@ -103,14 +104,10 @@ for _, s in ipairs(seats) do
   local owner = redis.call('GET', k)
   if owner == ARGV[1] then redis.call('DEL', k) end
   if owner == ARGV[1] or not owner then redis.call('ZREM', KEYS[2], s) end
-  -- A bought seat keeps counting towards the user's limit; without the marker the set is
-  -- rebuilt from the ledger (which has the sale) before it is counted again.
-  if redis.call('ZSCORE', KEYS[6], '` + BoughtMarker + `') then
-    redis.call('ZADD', KEYS[6], '+inf', s)
-  else
-    redis.call('ZREM', KEYS[6], s)
-  end
+  -- A bought seat keeps counting towards the user's limit until its booking is cancelled.
+  redis.call('ZADD', KEYS[6], '+inf', s)
 end
+redis.call('PERSIST', KEYS[6])
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -224,21 +221,6 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `)
 
-// BoughtMarker is the member that says a user's seat set holds their bought seats too.
-const BoughtMarker = "~bought"
-
-// loadBoughtScript adds a user's bought seats (from the ledger) to their seat set, with the
-// marker, unless the marker is already there; the set then lives at least ARGV[1] ms, after
-// which it is rebuilt again (bounding any drift from a lost update).
-// KEYS: 1 userseats; ARGV: 1 ttl ms, 2.. seat ids
-var loadBoughtScript = redis.NewScript(`
-if redis.call('ZSCORE', KEYS[1], '` + BoughtMarker + `') then return 0 end
-redis.call('ZADD', KEYS[1], '+inf', '` + BoughtMarker + `')
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], '+inf', ARGV[i]) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1
-`)
-
 // forgetBoughtScript takes returned seats (a cancelled booking) out of the user's set.
 // KEYS: 1 userseats; ARGV: seat ids
 var forgetBoughtScript = redis.NewScript(`
@@ -247,4 +229,4 @@ return 1
 `)
 
 var allScripts = []*redis.Script{holdScript, releaseScript, commitScript, extendScript, claimScript,
-	ackScript, dropLiveScript, loadSoldScript, unsoldScript, loadBoughtScript, forgetBoughtScript}
+	ackScript, dropLiveScript, loadSoldScript, unsoldScript, forgetBoughtScript}

@@ -283,17 +283,24 @@ func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string,
 	return ids, nil
 }
 
-// BoughtSeatIDs lists the seats of the event the user bought and has not cancelled: what
-// counts, besides holds and offers, towards the per-user limit.
-func (s *Store) BoughtSeatIDs(ctx context.Context, eventID uuid.UUID, userID string) ([]string, error) {
-	var ids []string
-	err := s.DB.NewRaw(`SELECT s.seat_id FROM commits AS c
-		JOIN seats AS s ON s.event_id = c.event_id AND s.booking_id = c.booking_id
-		WHERE c.event_id = ? AND c.user_id = ? AND s.status = 'SOLD'`, eventID, userID).Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("bought seats of %s for %s: %w", userID, eventID, err)
+// BoughtSeats maps each buyer of the event to the seats they bought and have not
+// cancelled: what counts, besides holds and offers, towards the per-user limit.
+func (s *Store) BoughtSeats(ctx context.Context, eventID uuid.UUID) (map[string][]string, error) {
+	var rows []struct {
+		UserID string `bun:"user_id"`
+		SeatID string `bun:"seat_id"`
 	}
-	return ids, nil
+	err := s.DB.NewRaw(`SELECT c.user_id, s.seat_id FROM commits AS c
+		JOIN seats AS s ON s.event_id = c.event_id AND s.booking_id = c.booking_id
+		WHERE c.event_id = ? AND s.status = 'SOLD'`, eventID).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("bought seats of %s: %w", eventID, err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.SeatID)
+	}
+	return out, nil
 }
 
 // BookingBuyer is the user a committed booking belongs to ("" when unknown).

@@ -60,6 +60,9 @@ func TestSchemathesis(t *testing.T) {
 			cmd.Env = append(os.Environ(), "SCHEMATHESIS_HOOKS="+hooks, "EVENTLY_FUZZ_BASE_URL="+baseURL,
 				"EVENTLY_FUZZ_EMAIL="+who.email, "EVENTLY_FUZZ_PASSWORD="+who.password)
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			// Its caches (replayed crashes, examples) stay out of the repository, and every
+			// run starts from the seed alone.
+			cmd.Dir = t.TempDir()
 			fmt.Printf("=== schemathesis as %s\n", who.name)
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("schemathesis as %s: %v (failures above)", who.name, err)

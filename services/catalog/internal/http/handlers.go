@@ -354,7 +354,9 @@ func (h *Handlers) listSeats(c echo.Context) error {
 		return err
 	}
 	total := len(seats)
-	lo, hi := min(offset, total), min(offset+limit, total)
+	// offset+limit could overflow int for an offset near its maximum: bound by what is left.
+	lo := min(offset, total)
+	hi := lo + min(limit, total-lo)
 	return c.JSON(http.StatusOK, httpserver.NewList(seats[lo:hi], limit, offset, total))
 }
 

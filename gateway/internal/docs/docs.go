@@ -161,7 +161,8 @@ func Merge(specs map[string][]byte, version string) (doc map[string]any, problem
 }
 
 // addGatewayAnswers documents on op the answers the gateway itself gives before a request
-// reaches the service, unless the service's document already describes them: 401 (no or
+// reaches the service, unless the service's document already describes them: 400 for a
+// query string with a NUL byte or invalid UTF-8 (every server refuses those), 401 (no or
 // a bad token; on public paths only a token that is present and bad), 403 on admin paths,
 // 413 for a body over the limit and 429 for the rate limits.
 func addGatewayAnswers(path string, op map[string]any) {
@@ -175,6 +176,7 @@ func addGatewayAnswers(path string, op map[string]any) {
 			res[code] = map[string]any{"$ref": "#/components/responses/" + ref}
 		}
 	}
+	add("400", "GatewayBadQuery")
 	add("401", "GatewayUnauthenticated")
 	if route.IsAdmin(path) {
 		add("403", "GatewayForbidden")
@@ -202,6 +204,8 @@ func gatewayComponents() map[string]any {
 				"revoked (`token_revoked`: logout, password or role change since it was issued; refresh or log in again).",
 			"headers": map[string]any{"WWW-Authenticate": map[string]any{"schema": map[string]any{"type": "string"}}},
 			"content": problem},
+		"responses/GatewayBadQuery": map[string]any{
+			"description": "A query parameter holds a NUL byte or invalid UTF-8 (`invalid_query`).", "content": problem},
 		"responses/GatewayForbidden": map[string]any{"description": "The caller is not an ADMIN.", "content": problem},
 		"responses/GatewayTooLarge": map[string]any{
 			"description": "The body is larger than the limit (`HTTP_BODY_LIMIT`, 1 MiB by default).", "content": problem},

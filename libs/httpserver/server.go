@@ -146,9 +146,13 @@ func SafeRequestID(id string) bool {
 	return true
 }
 
-// errQueryText refuses a query string PostgreSQL could not take as text.
-var errQueryText = apperr.New(apperr.KindInvalid, "invalid_query",
-	"query parameters must be UTF-8 text without NUL bytes")
+// queryTextError refuses a query parameter PostgreSQL could not take as text.
+func queryTextError(name string) error {
+	if !queryText(name) {
+		name = "query"
+	}
+	return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: name, Message: "must be UTF-8 text without NUL bytes"})
+}
 
 // plainQuery answers 400 to a query string with a NUL byte or invalid UTF-8 in any name or
 // value: PostgreSQL refuses both in text, so a search or filter carrying one would fail
@@ -165,11 +169,11 @@ func plainQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		for k, vs := range vals {
 			if !queryText(k) {
-				return errQueryText
+				return queryTextError(k)
 			}
 			for _, v := range vs {
 				if !queryText(v) {
-					return errQueryText.WithDetail("query parameter %q must be UTF-8 text without NUL bytes", k)
+					return queryTextError(k)
 				}
 			}
 		}

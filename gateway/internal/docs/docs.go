@@ -205,7 +205,7 @@ func gatewayComponents() map[string]any {
 			"headers": map[string]any{"WWW-Authenticate": map[string]any{"schema": map[string]any{"type": "string"}}},
 			"content": problem},
 		"responses/GatewayBadQuery": map[string]any{
-			"description": "A query parameter holds a NUL byte or invalid UTF-8 (`invalid_query`).", "content": problem},
+			"description": "A query parameter holds a NUL byte or invalid UTF-8 (`validation_failed`, the parameter in `errors`).", "content": problem},
 		"responses/GatewayForbidden": map[string]any{"description": "The caller is not an ADMIN.", "content": problem},
 		"responses/GatewayTooLarge": map[string]any{
 			"description": "The body is larger than the limit (`HTTP_BODY_LIMIT`, 1 MiB by default).", "content": problem},

@@ -9,7 +9,7 @@ SHELL := /bin/bash
 MODULES = $(shell go list -m -f '{{.Dir}}')
 GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed
+.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed bench images deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -23,8 +23,17 @@ start: infra-up ## like run, but in the background
 stop: ## stop services started by `make start`
 	@bash scripts/run.sh stop
 
-test: infra-up ## run every module's tests against the real local servers
+test: infra-up ## run every module's tests against the real local servers, then the container checks
 	@bash scripts/test.sh
+
+bench: infra-up ## start a private copy, run the load scenarios and baselines, write bench/results/<UTC date>/ (BENCH_FLAGS=...)
+	@go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+images: ## build every component's container image with podman or docker (deploy/docker/Dockerfile)
+	@bash scripts/images.sh
+
+deploy-check: infra-up ## build and run the images, run a Compose file for real, check chart/overlays/Compose files
+	@bash scripts/deploy-check.sh
 
 build: ## compile every module
 	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done

@@ -6,6 +6,7 @@
 #
 # Isolation knobs (the e2e tests set all of them so a `make run` copy keeps running):
 #   EVENTLY_PORT_BASE   gateway port; services take the next six ports   (8080)
+#                       admin listeners (metrics, detailed readiness) use the same ports + 1000
 #   EVENTLY_DB_NAME     PostgreSQL database, created if missing           (evently)
 #   KAFKA_TOPIC_PREFIX  prefix on every topic name                        ("")
 #   REDIS_KEY_PREFIX    prefix on every Redis key                         ("")
@@ -60,7 +61,7 @@ ensure_db() {
 
 start_one() { # name binary port env...
   local name=$1 bin=$2 port=$3; shift 3
-  env HTTP_ADDR="127.0.0.1:$port" "$@" "$bin" serve >>"$EVENTLY_RUN_DIR/$name.log" 2>&1 &
+  env HTTP_ADDR="127.0.0.1:$port" ADMIN_ADDR="127.0.0.1:$((port + 1000))" "$@" "$bin" serve >>"$EVENTLY_RUN_DIR/$name.log" 2>&1 &
   echo $! >"$EVENTLY_RUN_DIR/$name.pid"
 }
 
@@ -116,7 +117,7 @@ Evently is running.
   Service logs      $EVENTLY_RUN_DIR/<service>.log
 MSG
   local s
-  for s in "${SERVICES[@]}"; do printf '  %-17s http://127.0.0.1:%s\n' "$s" "$(port_of "$s")"; done
+  for s in "${SERVICES[@]}"; do printf '  %-17s http://127.0.0.1:%s  (metrics: :%s/metrics)\n' "$s" "$(port_of "$s")" "$(($(port_of "$s") + 1000))"; done
 }
 
 case "${1:-foreground}" in

@@ -17,6 +17,10 @@ for m in $(go list -m -f '{{.Dir}}'); do
   # shellcheck disable=SC2086
   if ! (cd "$m" && go test $GO_TEST_FLAGS ./...); then failed+=("$rel"); fi
 done
+# The deployment files: images built and run under podman, a Compose file run for real.
+# tests/deploy's Go checks already ran in the loop above.
+log "=== deploy-check (containers)"
+if ! bash "$REPO_ROOT/scripts/deploy-check.sh" containers; then failed+=("deploy-check"); fi
 log "=== schemathesis over the public API (scripts/fuzz-api.sh)"
 if ! bash "$SCRIPTS_DIR/fuzz-api.sh"; then failed+=("schemathesis"); fi
 log "[test] finished in $(elapsed "$t")"

@@ -7,16 +7,21 @@ package consumer
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -40,6 +45,12 @@ const (
 // Handler applies one event inside tx, the transaction that also records the event in the
 // inbox. It must do all its writes through tx, or they escape the exactly-once guarantee.
 // Return an error to roll back and retry, or Permanent(err) to dead-letter at once.
+//
+// tx may hold a batch: the events before this one on the same partition, applied by
+// earlier calls, and the ones after it. So a handler must report every failed statement
+// as an error (an ignored one leaves tx unusable and the next event gets the blame), must
+// not end tx itself, and is called again for the same event when its batch is rolled
+// back and replayed one event per transaction.
 type Handler func(ctx context.Context, tx bun.Tx, e kafka.Event) error
 
 // Options configures a Runner. Zero values select the defaults in brackets.
@@ -60,6 +71,13 @@ type Options struct {
 	MaxAttempts int
 	// MinBackoff and MaxBackoff bound the doubling wait between attempts [100ms, 5s].
 	MinBackoff, MaxBackoff time.Duration
+	// MaxBatch is the most messages of one partition applied in one transaction [256];
+	// 1 applies each message in its own transaction.
+	MaxBatch int
+	// BatchWait is how long a batch that is not full waits for more messages once it has
+	// taken those already waiting [2ms]; negative applies what is waiting at once. It is
+	// kept far below anything a reader of the read models would notice.
+	BatchWait time.Duration
 	// DLQProducer publishes dead letters [an idempotent producer from the Config, created
 	// when first needed and closed by Run].
 	DLQProducer sarama.SyncProducer
@@ -72,6 +90,12 @@ type Options struct {
 	MeterProvider metric.MeterProvider
 }
 
+// Defaults of Options.MaxBatch and Options.BatchWait.
+const (
+	DefaultMaxBatch  = 256
+	DefaultBatchWait = 2 * time.Millisecond
+)
+
 // Runner consumes Options.Topics as Options.Group and applies each event once.
 type Runner struct {
 	cfg    kafka.Config
@@ -83,6 +107,7 @@ type Runner struct {
 	types  map[string]bool
 
 	messages metric.Int64Counter
+	batches  metric.Int64Histogram
 
 	dlqMu    sync.Mutex
 	dlq      sarama.SyncProducer
@@ -110,6 +135,12 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Second
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.BatchWait == 0 {
+		opts.BatchWait = DefaultBatchWait
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -122,6 +153,13 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 	messages, err := opts.MeterProvider.Meter("evently.dev/libs/consumer").Int64Counter("consumer.messages",
 		metric.WithDescription("Consumed messages by outcome: processed, duplicate, retried, dead_lettered."),
 		metric.WithUnit("{message}"))
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: metrics: %w", opts.Group, err)
+	}
+	batches, err := opts.MeterProvider.Meter("evently.dev/libs/consumer").Int64Histogram("consumer.batch.size",
+		metric.WithDescription("Events offered to the inbox per transaction (a batch's messages of the wanted types)."),
+		metric.WithUnit("{message}"),
+		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: metrics: %w", opts.Group, err)
 	}
@@ -140,6 +178,7 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 		log:      opts.Logger.With("component", "consumer", "group", opts.Group),
 		tracer:   opts.TracerProvider.Tracer("evently.dev/libs/consumer"),
 		messages: messages,
+		batches:  batches,
 		dlq:      opts.DLQProducer,
 	}, nil
 }
@@ -230,32 +269,197 @@ func (h groupHandler) Cleanup(sarama.ConsumerGroupSession) error {
 	return nil
 }
 
-// ConsumeClaim handles one partition's messages strictly one after another. A message is
+// ConsumeClaim applies one partition's messages in order, a batch at a time. A message is
 // marked only once it is applied or dead-lettered, so the committed offset never passes
 // a message that failed.
 func (h groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	ctx := s.Context()
+	r := h.r
+	batch := make([]*sarama.ConsumerMessage, 0, r.opts.MaxBatch)
 	for {
+		batch = batch[:0]
 		select {
 		case msg, ok := <-claim.Messages():
 			if !ok {
 				return nil
 			}
-			if !h.r.handle(ctx, msg) {
-				return nil // the session ended mid-message: leave it unmarked for the next owner
-			}
-			s.MarkMessage(msg, "")
+			batch = append(batch, msg)
 		case <-ctx.Done():
+			return nil
+		}
+		var open bool
+		batch, open = r.fill(ctx, claim.Messages(), batch)
+		if !r.process(ctx, s, batch) {
+			return nil // the session ended mid-batch: leave the rest unmarked for the next owner
+		}
+		if !open {
 			return nil
 		}
 	}
 }
 
-// handle applies msg, retrying and finally dead-lettering it. It reports false when ctx
-// ended before msg was settled.
-func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage) bool {
+// fill adds the messages already waiting to batch, then those arriving within BatchWait,
+// up to MaxBatch. It reports false when the claim's channel closed.
+func (r *Runner) fill(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, batch []*sarama.ConsumerMessage) ([]*sarama.ConsumerMessage, bool) {
+drain:
+	for len(batch) < r.opts.MaxBatch {
+		select {
+		case msg, ok := <-msgs:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, msg)
+		default:
+			break drain
+		}
+	}
+	if len(batch) >= r.opts.MaxBatch || r.opts.BatchWait < 0 {
+		return batch, true
+	}
+	wait := time.NewTimer(r.opts.BatchWait)
+	defer wait.Stop()
+	for len(batch) < r.opts.MaxBatch {
+		select {
+		case msg, ok := <-msgs:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, msg)
+		case <-wait.C:
+			return batch, true
+		case <-ctx.Done():
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// item is one message of a batch on its way through process.
+type item struct {
+	msg  *sarama.ConsumerMessage
+	ctx  context.Context // carries the message's span, a child of the producer's trace
+	span trace.Span
+	e    kafka.Event
+	bad  error // not an event: dead-lettered after the batch commits
+	skip bool  // a type the handler did not ask for
+	dup  bool  // already applied: in the inbox, or earlier in the same batch
+}
+
+// process settles a batch of one partition's messages, in order, and marks them. It
+// reports false when ctx ended before every message was settled.
+func (r *Runner) process(ctx context.Context, s sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) bool {
+	items := make([]item, len(batch))
+	for i, msg := range batch {
+		items[i] = r.prepare(ctx, msg)
+	}
+	failed, err := r.applyBatch(ctx, items)
+	if err != nil && isTxConflict(err) && ctx.Err() == nil {
+		// A deadlock or serialization failure says when the batch ran (beside another
+		// partition's batch), not what is in it: run the batch once more before paying
+		// for one transaction per message.
+		r.log.InfoContext(ctx, "batch hit a transaction conflict, retrying it", "topic", batch[0].Topic,
+			"partition", batch[0].Partition, "messages", len(batch), "error", err)
+		failed, err = r.applyBatch(ctx, items)
+	}
+	if err == nil {
+		var processed, duplicate, skipped int64
+		for i := range items {
+			it := &items[i]
+			switch {
+			case it.bad != nil:
+				it.span.SetStatus(codes.Error, it.bad.Error())
+				if !r.deadLetter(it.ctx, it.msg, it.bad) {
+					endSpans(items[i:])
+					return false
+				}
+			case it.skip:
+				skipped++
+			case it.dup:
+				duplicate++
+			default:
+				processed++
+			}
+			it.span.End()
+			s.MarkMessage(it.msg, "")
+		}
+		topic := batch[0].Topic
+		r.countN(ctx, topic, "processed", processed)
+		r.countN(ctx, topic, "duplicate", duplicate)
+		r.countN(ctx, topic, "skipped", skipped)
+		return true
+	}
+	for i := range items {
+		items[i].span.RecordError(err)
+	}
+	endSpans(items)
+	if ctx.Err() != nil {
+		return false
+	}
+	// Nothing of the batch was committed: apply its messages one per transaction, so
+	// the one that fails is retried and dead-lettered alone and the others apply once.
+	r.log.WarnContext(ctx, "batch failed, applying its messages one by one", "topic", batch[0].Topic,
+		"partition", batch[0].Partition, "first_offset", batch[0].Offset, "messages", len(batch), "error", err)
+	for i, msg := range batch {
+		var prior error
+		if i == failed {
+			prior = err // the batch was this message's first attempt
+		}
+		if !r.handle(ctx, msg, prior) {
+			return false
+		}
+		s.MarkMessage(msg, "")
+	}
+	return true
+}
+
+// isTxConflict reports a deadlock or serialization failure, which PostgreSQL resolves by
+// aborting one of the transactions involved.
+func isTxConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// isUnavailable reports an error of reaching a server rather than of the statement: no
+// connection, a connection lost, or a database shutting down or starting up.
+func isUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return false // a deadline of the handler's own is an ordinary failure
+	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08 is connection exceptions; 57P01-57P03 are admin or crash shutdown and
+		// "cannot connect now" (starting up or in recovery).
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
+}
+
+func endSpans(items []item) {
+	for i := range items {
+		items[i].span.End()
+	}
+}
+
+// prepare decodes msg and starts its span, continuing the producer's trace.
+func (r *Runner) prepare(ctx context.Context, msg *sarama.ConsumerMessage) item {
+	it := item{msg: msg}
+	it.ctx, it.span = r.startSpan(ctx, msg)
+	it.e, it.bad = kafka.EventFromMessage(msg)
+	if it.bad != nil {
+		return it
+	}
+	it.span.SetAttributes(attribute.String("messaging.message.id", it.e.ID), attribute.String("cloudevents.event_type", it.e.Type))
+	it.skip = r.types != nil && !r.types[it.e.Type]
+	return it
+}
+
+func (r *Runner) startSpan(ctx context.Context, msg *sarama.ConsumerMessage) (context.Context, trace.Span) {
 	ctx = kafka.ExtractTrace(ctx, msg.Headers)
-	ctx, span := r.tracer.Start(ctx, "process "+msg.Topic,
+	return r.tracer.Start(ctx, "process "+msg.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "kafka"),
@@ -265,6 +469,111 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage) bool {
 			attribute.String("messaging.destination.partition.id", strconv.Itoa(int(msg.Partition))),
 			attribute.Int64("messaging.kafka.offset", msg.Offset),
 		))
+}
+
+// applyBatch records the batch's wanted events in the inbox with one statement and runs
+// the handler for each new one, in order, all in one transaction; it marks the items
+// that were already applied as dup. On error nothing is committed, and failed is the
+// index of the item whose handler failed, or -1 when the failure is not one message's.
+func (r *Runner) applyBatch(ctx context.Context, items []item) (failed int, err error) {
+	failed = -1
+	ids := make([]string, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for i := range items {
+		it := &items[i]
+		if it.bad != nil || it.skip {
+			continue
+		}
+		if seen[it.e.ID] {
+			it.dup = true // the same event twice in one batch: the second is a redelivery
+			continue
+		}
+		seen[it.e.ID] = true
+		ids = append(ids, it.e.ID)
+	}
+	if len(ids) == 0 {
+		return -1, nil // skipped types and malformed messages cost no transaction
+	}
+	topic := items[0].msg.Topic
+	bctx, span := r.tracer.Start(ctx, "apply batch "+topic, trace.WithAttributes(
+		attribute.String("messaging.destination.name", topic),
+		attribute.String("messaging.consumer.group.name", r.opts.Group),
+		attribute.Int("messaging.batch.message_count", len(ids))))
+	defer span.End()
+	err = r.db.RunInTx(bctx, nil, func(bctx context.Context, tx bun.Tx) error {
+		fresh, err := r.insertInbox(bctx, tx, topic, ids)
+		if err != nil {
+			return err
+		}
+		for i := range items {
+			it := &items[i]
+			if it.bad != nil || it.skip || it.dup {
+				continue
+			}
+			if !fresh[it.e.ID] {
+				it.dup = true
+				continue
+			}
+			if err := r.runHandler(it.ctx, tx, it.e); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		for i := range items {
+			items[i].dup = false
+		}
+		return failed, fmt.Errorf("apply batch of %d: %w", len(ids), err)
+	}
+	r.batches.Record(ctx, int64(len(ids)), metric.WithAttributes(
+		attribute.String("group", r.opts.Group), attribute.String("topic", topic)))
+	return -1, nil
+}
+
+// insertInbox records ids as applied by this consumer and returns the ones that were not
+// recorded before.
+func (r *Runner) insertInbox(ctx context.Context, tx bun.Tx, topic string, ids []string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `INSERT INTO inbox (consumer, event_id, topic, processed_at)
+		SELECT ?, id, ?, now() FROM unnest(?::text[]) AS id
+		ON CONFLICT DO NOTHING RETURNING event_id`, r.opts.Group, topic, pgdialect.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("inbox insert: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	fresh := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("inbox insert: %w", err)
+		}
+		fresh[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inbox insert: %w", err)
+	}
+	return fresh, nil
+}
+
+// runHandler calls the handler, turning a panic into an error: a panicking handler would
+// otherwise crash the service on every restart at the same message; as an error it is
+// retried and then dead-lettered.
+func (r *Runner) runHandler(ctx context.Context, tx bun.Tx, e kafka.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panic: %v", p)
+		}
+	}()
+	return r.opts.Handler(ctx, tx, e)
+}
+
+// handle applies msg in its own transaction, retrying and finally dead-lettering it. prior,
+// when set, is the error of a first attempt already made (in a batch). It reports false
+// when ctx ended before msg was settled.
+func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior error) bool {
+	ctx, span := r.startSpan(ctx, msg)
 	defer span.End()
 
 	e, err := kafka.EventFromMessage(msg)
@@ -278,8 +587,17 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage) bool {
 		return true
 	}
 
-	for attempt := 1; ; attempt++ {
-		duplicate, err := r.apply(ctx, msg.Topic, e)
+	// failures counts the attempts that failed because of the event; a database that
+	// cannot be reached says nothing about the event, so waiting for it spends none, and
+	// an outage longer than the retries cannot park healthy events on the DLQ.
+	failures, outage := 0, 0
+	var duplicate bool
+	if prior != nil {
+		err = prior
+	} else {
+		duplicate, err = r.apply(ctx, msg.Topic, e)
+	}
+	for {
 		if err == nil {
 			outcome := "processed"
 			if duplicate {
@@ -292,25 +610,36 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage) bool {
 			return false
 		}
 		span.RecordError(err)
-		if IsPermanent(err) || attempt >= r.opts.MaxAttempts {
-			span.SetStatus(codes.Error, err.Error())
-			return r.deadLetter(ctx, msg, fmt.Errorf("after %d attempts: %w", attempt, err))
+		var wait time.Duration
+		if isUnavailable(err) {
+			outage++
+			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, outage)
+			r.log.WarnContext(ctx, "database unavailable, waiting for it", "topic", msg.Topic,
+				"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "retry_in", wait, "error", err)
+		} else {
+			outage = 0
+			failures++
+			if IsPermanent(err) || failures >= r.opts.MaxAttempts {
+				span.SetStatus(codes.Error, err.Error())
+				return r.deadLetter(ctx, msg, fmt.Errorf("after %d attempts: %w", failures, err))
+			}
+			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
+			r.log.WarnContext(ctx, "event handler failed, retrying", "topic", msg.Topic,
+				"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "attempt", failures,
+				"retry_in", wait, "error", err)
 		}
-		wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, attempt)
-		r.log.WarnContext(ctx, "event handler failed, retrying", "topic", msg.Topic,
-			"partition", msg.Partition, "offset", msg.Offset, "event_id", e.ID, "attempt", attempt,
-			"retry_in", wait, "error", err)
 		r.count(ctx, msg.Topic, "retried")
 		if !retry.Sleep(ctx, wait) {
 			return false
 		}
+		duplicate, err = r.apply(ctx, msg.Topic, e)
 	}
 }
 
 // apply records e in the inbox and runs the handler in one transaction. An event already
 // in the inbox is a redelivery: it commits nothing new and reports duplicate.
 func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplicate bool, err error) {
-	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) (err error) {
+	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO inbox (consumer, event_id, topic, processed_at)
 			VALUES (?, ?, ?, now()) ON CONFLICT DO NOTHING`, r.opts.Group, e.ID, topic)
 		if err != nil {
@@ -324,14 +653,7 @@ func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplic
 			duplicate = true
 			return nil
 		}
-		defer func() {
-			// A panicking handler would otherwise crash the service on every restart at
-			// the same message; as an error it is retried and then dead-lettered.
-			if p := recover(); p != nil {
-				err = fmt.Errorf("handler panic: %v", p)
-			}
-		}()
-		return r.opts.Handler(ctx, tx, e)
+		return r.runHandler(ctx, tx, e)
 	})
 	if err != nil {
 		return false, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
@@ -407,8 +729,13 @@ func (r *Runner) closeDLQ() {
 	}
 }
 
-func (r *Runner) count(ctx context.Context, topic, outcome string) {
-	r.messages.Add(ctx, 1, metric.WithAttributes(
+func (r *Runner) count(ctx context.Context, topic, outcome string) { r.countN(ctx, topic, outcome, 1) }
+
+func (r *Runner) countN(ctx context.Context, topic, outcome string, n int64) {
+	if n == 0 {
+		return
+	}
+	r.messages.Add(ctx, n, metric.WithAttributes(
 		attribute.String("group", r.opts.Group),
 		attribute.String("topic", topic),
 		attribute.String("outcome", outcome)))

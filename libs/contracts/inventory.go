@@ -55,6 +55,9 @@ type SoldSeat struct {
 	SeatID    string `json:"seat_id"`
 	SectionID string `json:"section_id"`
 	Price     int64  `json:"price"`
+	// Label is the seat's printable name (e.g. "Row 3, Seat 12"); optional, added so a
+	// consumer can rebuild a booking from seats.sold alone.
+	Label string `json:"label,omitempty"`
 }
 
 // SectionCount is a section's ledger counters as the change saw them. Sales of one event

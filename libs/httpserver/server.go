@@ -1,16 +1,20 @@
 // Package httpserver is the Echo skeleton shared by every service and the gateway:
 // request ids, recovery, body limits, timeouts, access logs, tracing, problem+json errors,
-// health, readiness and metrics endpoints, and graceful shutdown.
+// health and readiness endpoints, an operators' admin listener (metrics, detailed
+// readiness, profiler) kept off the public port, and graceful shutdown.
 package httpserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"evently.dev/libs/apperr"
@@ -28,7 +33,14 @@ import (
 
 // Config holds the HTTP settings every service shares.
 type Config struct {
-	Addr            string        `envconfig:"HTTP_ADDR"`
+	Addr string `envconfig:"HTTP_ADDR"`
+	// AdminAddr is the operators' listener (metrics, detailed readiness, profiler). It is
+	// separate so the public port, which a load balancer exposes, reveals no internals.
+	// Empty means the process's default; "off" disables it.
+	AdminAddr string `envconfig:"ADMIN_ADDR"`
+	// Pprof mounts Go's profiler on the admin listener; off by default because profiles
+	// reveal internals and cost CPU while taken.
+	Pprof           bool          `envconfig:"PPROF_ENABLED" default:"false"`
 	BodyLimit       string        `envconfig:"HTTP_BODY_LIMIT" default:"1M"`
 	RequestTimeout  time.Duration `envconfig:"HTTP_REQUEST_TIMEOUT" default:"15s"`
 	ShutdownTimeout time.Duration `envconfig:"HTTP_SHUTDOWN_TIMEOUT" default:"15s"`
@@ -45,6 +57,7 @@ type Options struct {
 	Service string
 	Config  Config
 	Logger  *slog.Logger
+	// Metrics is served at /metrics on the admin listener only.
 	Metrics http.Handler
 	Checks  []Check
 	// SkipTimeout lists route paths (as registered) that stream and must not be cut off.
@@ -91,21 +104,12 @@ func New(opts Options) *Server {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": opts.Service})
 	})
 	s := &Server{Echo: e, opts: opts, checks: append([]Check(nil), opts.Checks...)}
+	// The public readiness answer is the verdict alone: which dependency failed and why
+	// (addresses, driver errors) is for operators, on the admin listener.
 	e.GET("/readyz", func(c echo.Context) error {
-		s.mu.Lock()
-		checks := s.checks
-		s.mu.Unlock()
-		res, ok := RunChecks(c.Request().Context(), checks)
-		status := http.StatusOK
-		if !ok {
-			status = http.StatusServiceUnavailable
-		}
-		return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[ok],
-			"service": opts.Service, "checks": res})
+		_, ok := s.ready(c.Request().Context())
+		return c.JSON(readyStatus(ok), map[string]string{"status": readyWord(ok)})
 	})
-	if opts.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
-	}
 	return s
 }
 
@@ -201,6 +205,107 @@ func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+func (s *Server) ready(ctx context.Context) (map[string]string, bool) {
+	s.mu.Lock()
+	checks := s.checks
+	s.mu.Unlock()
+	return RunChecks(ctx, checks)
+}
+
+func readyStatus(ok bool) int {
+	if ok {
+		return http.StatusOK
+	}
+	return http.StatusServiceUnavailable
+}
+
+func readyWord(ok bool) string {
+	if ok {
+		return "ready"
+	}
+	return "not_ready"
+}
+
+// AdminAddrFor is the default admin address for a public address: the same host with the
+// port plus 1000 (":8083" -> ":9083"), so every component's pair of ports is predictable.
+func AdminAddrFor(public string) string {
+	host, port, err := net.SplitHostPort(public)
+	if err != nil {
+		return ""
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1000))
+}
+
+// AdminHandler serves the operators' endpoints: /metrics, /healthz, /readyz with every
+// check's result, and /debug/pprof/ when the profiler is enabled.
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": s.opts.Service})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		res, ok := s.ready(r.Context())
+		writeJSON(w, readyStatus(ok), map[string]any{"status": readyWord(ok), "service": s.opts.Service, "checks": res})
+	})
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", s.opts.Metrics)
+	}
+	if s.opts.Config.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// Probe asks a running process's /readyz on addr (the admin address when it has one) and
+// fails unless it answers 200. Images have no shell or curl, so container healthchecks
+// run the binary itself: `<binary> healthcheck`.
+func Probe(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: address %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: not ready (HTTP %d)", resp.StatusCode)
+	}
+	return nil
+}
+
+// ProbeAddr is where `healthcheck` asks: the admin listener, or the public one without it.
+func (c Config) ProbeAddr() string {
+	if c.AdminAddr != "" && c.AdminAddr != "off" {
+		return c.AdminAddr
+	}
+	return c.Addr
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
 // NoTimeout exempts a route (as registered, e.g. "/api/v1/events/:id/availability/stream")
 // from the request timeout, for streams that stay open. Call it before serving.
 func (s *Server) NoTimeout(path string) { s.opts.SkipTimeout[path] = true }
@@ -252,8 +357,13 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				// Name the span by route, as OTel's conventions ask: the raw path holds ids
 				// and would give every request its own span name.
 				trace.SpanFromContext(c.Request().Context()).SetName(c.Request().Method + " " + path)
+				// The route also labels the request metrics, so dashboards can show the
+				// latency of one endpoint (holds, confirms) rather than of the whole service.
+				if l, ok := otelhttp.LabelerFromContext(c.Request().Context()); ok {
+					l.Add(attribute.String("http.route", path))
+				}
 			}
-			if path == "/healthz" || path == "/readyz" || path == "/metrics" {
+			if path == "/healthz" || path == "/readyz" {
 				return nil
 			}
 			status := c.Response().Status
@@ -286,8 +396,26 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve is Run on an existing listener (tests pass one on port 0).
+// Serve is Run on an existing listener (tests pass one on port 0). When the configuration
+// names an admin address, the admin listener runs alongside and stops with it; failing to
+// bind it fails the start, so a port clash is noticed rather than leaving metrics dark.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if addr := s.opts.Config.AdminAddr; addr != "" && addr != "off" {
+		aln, err := net.Listen("tcp", addr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen admin %s: %w", addr, err)
+		}
+		admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() {
+			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.opts.Logger.Error("admin listener failed", "error", err)
+			}
+		}()
+		// Closed after the public drain so metrics and readiness answer during it.
+		defer func() { _ = admin.Close() }()
+		s.opts.Logger.Info("admin listener", "addr", aln.Addr().String(), "pprof", s.opts.Config.Pprof)
+	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	s.mu.Lock()
 	s.srv = srv

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -44,40 +45,36 @@ func shouldNotify() bool {
 // Add records e in the outbox inside the caller's transaction db, so e is published if and
 // only if that transaction commits. It fills a missing ID (UUIDv7) and Time, stores the
 // trace context of ctx so consumers continue the caller's trace, and notifies the relay
-// (at most once per NotifyInterval), which PostgreSQL delivers only at commit. e.Topic is the logical topic name; the relay
-// adds the environment's prefix.
+// (at most once per NotifyInterval), which PostgreSQL delivers only at commit. e.Topic is
+// the logical topic name; the relay adds the environment's prefix.
 func Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
-	if e.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("outbox add %s: new id: %w", e.Type, err)
-		}
-		e.ID = id.String()
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	if e.Topic == "" {
-		return fmt.Errorf("outbox add %s: empty topic", e.Type)
-	}
-	if err := e.Validate(); err != nil {
-		return fmt.Errorf("outbox add %s: %w", e.Type, err)
+	return AddMany(ctx, db, []kafka.Event{e})
+}
+
+// AddMany records several events with one INSERT in the caller's transaction: the outbox
+// side of a group commit, where one statement instead of one per event is what keeps
+// PostgreSQL's cost per sale low. Each event is treated as by Add.
+func AddMany(ctx context.Context, db bun.IDB, events []kafka.Event) error {
+	if len(events) == 0 {
+		return nil
 	}
 	headers := kafka.TraceHeaders(ctx)
-	for k, v := range e.Headers {
-		if _, traced := headers[k]; !traced {
-			headers[k] = v
+	var q strings.Builder
+	q.WriteString(`INSERT INTO outbox (id, topic, key, type, source, event_time, payload, headers) VALUES `)
+	args := make([]any, 0, len(events)*8)
+	for i, e := range events {
+		row, err := prepare(e, headers)
+		if err != nil {
+			return err
 		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, row...)
 	}
-	hdr, err := json.Marshal(headers)
-	if err != nil {
-		return fmt.Errorf("outbox add %s: marshal headers: %w", e.Type, err)
-	}
-	const q = `INSERT INTO outbox (id, topic, key, type, source, event_time, payload, headers)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	if _, err := db.ExecContext(ctx, q, e.ID, e.Topic, e.Key, e.Type, e.Source, e.Time.UTC(),
-		string(e.Data), string(hdr)); err != nil {
-		return fmt.Errorf("outbox add %s %s: %w", e.Type, e.ID, err)
+	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("outbox add %d events (first %s): %w", len(events), events[0].Type, err)
 	}
 	// PostgreSQL folds identical notifications of one transaction into one, so a
 	// transaction adding many events still wakes the relay once.
@@ -88,6 +85,40 @@ func Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
 		return fmt.Errorf("outbox notify: %w", err)
 	}
 	return nil
+}
+
+// prepare fills e's defaults, validates it and returns its column values. traced holds the
+// trace headers of the writing context; an event's own headers win over them, so a group
+// commit can keep each buyer's trace on the event that buyer caused.
+func prepare(e kafka.Event, traced map[string]string) ([]any, error) {
+	if e.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("outbox add %s: new id: %w", e.Type, err)
+		}
+		e.ID = id.String()
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.Topic == "" {
+		return nil, fmt.Errorf("outbox add %s: empty topic", e.Type)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("outbox add %s: %w", e.Type, err)
+	}
+	headers := make(map[string]string, len(traced)+len(e.Headers))
+	for k, v := range traced {
+		headers[k] = v
+	}
+	for k, v := range e.Headers {
+		headers[k] = v
+	}
+	hdr, err := json.Marshal(headers)
+	if err != nil {
+		return nil, fmt.Errorf("outbox add %s: marshal headers: %w", e.Type, err)
+	}
+	return []any{e.ID, e.Topic, e.Key, e.Type, e.Source, e.Time.UTC(), string(e.Data), string(hdr)}, nil
 }
 
 // AddJSON marshals payload and records it as a new event; see Add.

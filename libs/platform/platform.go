@@ -45,8 +45,8 @@ var Version = "dev"
 // Common is the configuration every service has.
 type Common struct {
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
-	// PprofAddr serves Go's profiler (net/http/pprof) on a separate listener when set, e.g.
-	// 127.0.0.1:6060; off by default because profiles reveal internals.
+	// PprofAddr serves Go's profiler (net/http/pprof) on a listener of its own when set,
+	// e.g. 127.0.0.1:6060; PPROF_ENABLED puts it on the admin listener instead.
 	PprofAddr string `envconfig:"PPROF_ADDR"`
 	HTTP      httpserver.Config
 	DB        pg.Config
@@ -57,7 +57,8 @@ type Common struct {
 type Service struct {
 	// Name is the service's name in logs, traces and metrics.
 	Name string
-	// DefaultAddr is the listen address when HTTP_ADDR is unset (e.g. ":8083").
+	// DefaultAddr is the listen address when HTTP_ADDR is unset (e.g. ":8083"). The admin
+	// listener defaults to the same port plus 1000 (":9083") when ADMIN_ADDR is unset.
 	DefaultAddr string
 	// DefaultSchema is the PostgreSQL schema when DB_SCHEMA is unset.
 	DefaultSchema string
@@ -129,7 +130,9 @@ func (rt *Runtime) Consume(opts consumer.Options) error {
 }
 
 // Main runs the service with the process's arguments and exits non-zero on failure.
-// Subcommands: serve (default), migrate [up|down N], and the service's own.
+// Subcommands: serve (default), migrate [up|down N], topics (create the service's Kafka
+// topics), healthcheck (asks the running process's /readyz, for container engines) and
+// the service's own.
 func Main(s Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, s, os.Args[1:])
@@ -149,6 +152,9 @@ func Run(ctx context.Context, s Service, args []string) error {
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = s.DefaultAddr
 	}
+	if c.HTTP.AdminAddr == "" {
+		c.HTTP.AdminAddr = httpserver.AdminAddrFor(s.DefaultAddr)
+	}
 	if c.DB.Schema == "" {
 		c.DB.Schema = s.DefaultSchema
 	}
@@ -157,6 +163,15 @@ func Run(ctx context.Context, s Service, args []string) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "healthcheck" {
+		// Before anything is opened: this is a container probe of the running process.
+		return httpserver.Probe(ctx, c.HTTP.ProbeAddr())
+	}
+	if cmd == "topics" {
+		// Deployment hook: create the service's topics (and DLQs) without opening the
+		// database, so a platform team can run it before any server starts.
+		return createTopics(ctx, log, s)
 	}
 	migrations := []fs.FS{outbox.Migrations, consumer.Migrations}
 	if s.Migrations != nil {
@@ -214,14 +229,8 @@ func Run(ctx context.Context, s Service, args []string) error {
 	}
 	if s.Kafka != nil {
 		rt.Kafka = s.Kafka.WithDefaults()
-		if len(s.Topics) > 0 {
-			specs := make([]kafka.TopicSpec, 0, len(s.Topics))
-			for _, t := range s.Topics {
-				specs = append(specs, kafka.TopicSpec{Name: t, DLQ: true})
-			}
-			if err := ensureTopics(ctx, log, rt.Kafka, specs); err != nil {
-				return err
-			}
+		if err := createTopics(ctx, log, s); err != nil {
+			return err
 		}
 		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
 		if cmd == "serve" {
@@ -244,6 +253,23 @@ func Run(ctx context.Context, s Service, args []string) error {
 		return s.Commands[cmd](ctx, rt, args)
 	}
 	return rt.serve(ctx, c.HTTP.Addr)
+}
+
+// createTopics creates the service's topics with their DLQs; nothing for a service
+// without Kafka.
+func createTopics(ctx context.Context, log *slog.Logger, s Service) error {
+	if s.Kafka == nil || len(s.Topics) == 0 {
+		return nil
+	}
+	specs := make([]kafka.TopicSpec, 0, len(s.Topics))
+	for _, t := range s.Topics {
+		specs = append(specs, kafka.TopicSpec{Name: t, DLQ: true})
+	}
+	if err := ensureTopics(ctx, log, s.Kafka.WithDefaults(), specs); err != nil {
+		return err
+	}
+	log.Info("topics ready", "count", len(specs)*2)
+	return nil
 }
 
 // ensureTopics retries for a while: at start-up the broker may still be coming up.

@@ -116,7 +116,8 @@ func freePortBase() int {
 		_, _ = rand.Read(b)
 		base := 18000 + (int(b[0])<<8|int(b[1]))%400*10
 		free := true
-		for p := base; p < base+7; p++ {
+		// run.sh puts each component's admin listener 1000 ports above its public one.
+		for _, p := range append(portRange(base), portRange(base+1000)...) {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 			if err != nil {
 				free = false
@@ -129,6 +130,15 @@ func freePortBase() int {
 		}
 	}
 	return 18080
+}
+
+// portRange is the seven ports of one copy of the system starting at base.
+func portRange(base int) []int {
+	ps := make([]int, 7)
+	for i := range ps {
+		ps[i] = base + i
+	}
+	return ps
 }
 
 // extraEnv holds settings tests need from the services (short windows and sweeps).

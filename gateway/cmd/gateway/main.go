@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"evently.dev/libs/config"
+	"evently.dev/libs/httpserver"
 	"evently.dev/libs/logging"
 	"evently.dev/libs/platform"
 	"evently.dev/libs/telemetry"
@@ -38,6 +39,13 @@ func run(ctx context.Context) error {
 	}
 	if cfg.HTTP.Addr == "" {
 		cfg.HTTP.Addr = ":8080"
+	}
+	if cfg.HTTP.AdminAddr == "" {
+		cfg.HTTP.AdminAddr = ":9080" // metrics and detailed readiness, off the public port
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// Container probe of the running gateway (images have no shell or curl).
+		return httpserver.Probe(ctx, cfg.HTTP.ProbeAddr())
 	}
 	log := logging.New("gateway", cfg.LogLevel)
 	log.Info("starting", "version", platform.Version, "config", config.String(&cfg))

@@ -31,6 +31,10 @@ type Config struct {
 	// UpstreamMaxIdlePerHost keeps enough warm connections per service for a rush; Go's
 	// default of 2 costs a reverse proxy about a third of its throughput.
 	UpstreamMaxIdlePerHost int `envconfig:"UPSTREAM_MAX_IDLE_PER_HOST" default:"256"`
+	// ReadCacheTTL is how long the gateway answers GET /api/v1/events/{id} and
+	// /api/v1/events/{id}/availability from memory (per role and encoding, with an ETag);
+	// 0 turns the read cache off. Live seat changes still reach clients through the stream.
+	ReadCacheTTL time.Duration `envconfig:"READ_CACHE_TTL" default:"500ms"`
 	// TrustedProxies lists CIDRs of load balancers whose X-Forwarded-For is believed; a
 	// client's own X-Forwarded-For is ignored, so nobody can pick the IP they are limited by.
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`

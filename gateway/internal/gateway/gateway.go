@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"evently.dev/gateway/internal/auth"
 	"evently.dev/gateway/internal/config"
 	"evently.dev/gateway/internal/docs"
+	"evently.dev/gateway/internal/microcache"
 	"evently.dev/gateway/internal/proxy"
 	"evently.dev/gateway/internal/ratelimit"
 )
@@ -146,6 +148,12 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	g.Streams = ratelimit.NewStreams(cfg.RateLimit.StreamsPerClient, cfg.RateLimit.StreamsTotal)
 	chain := []echo.MiddlewareFunc{ratelimit.IPMiddleware(limiter, limits), g.Streams.Middleware, auth.Middleware(verifier),
 		ratelimit.UserMiddleware(limiter, limits)}
+	if cfg.ReadCacheTTL > 0 {
+		// After the token check: an answer is kept per role, and only for callers let in.
+		chain = append(chain, microcache.New(microcache.Options{Rules: []microcache.Rule{
+			{Pattern: regexp.MustCompile(`^/api/v1/events/[0-9a-fA-F-]{36}(/availability)?$`), TTL: cfg.ReadCacheTTL},
+		}}).Middleware())
+	}
 	e.Any("/api/*", px.Handler, chain...)
 	e.Any("/.well-known/*", px.Handler, chain...)
 	return g, nil

@@ -24,6 +24,14 @@ import (
 var Topics = []string{contracts.TopicCatalogEvents, contracts.TopicInventorySeats, contracts.TopicBookingBookings,
 	contracts.TopicWaitlist}
 
+// Types are the event types apply reads; the runner acknowledges the others (policy
+// updates, types added later) without a transaction.
+var Types = []string{contracts.TypeEventPublished, contracts.TypeEventUpdated, contracts.TypeEventCancelled,
+	contracts.TypeHoldCreated, contracts.TypeHoldReleased, contracts.TypeHoldExpired, contracts.TypeSeatsSold,
+	contracts.TypeSeatsReleased, contracts.TypeBookingConfirmed, contracts.TypeBookingCancelled,
+	contracts.TypeWaitlistJoined, contracts.TypeWaitlistOffered, contracts.TypeWaitlistConverted,
+	contracts.TypeWaitlistExpired, contracts.TypeWaitlistLeft}
+
 // Handler applies one event to the projector's generation inside the runner's transaction.
 // Types analytics does not read (policy.updated, future types) are accepted and ignored;
 // a payload that cannot be decoded or lacks its show id is dead-lettered.

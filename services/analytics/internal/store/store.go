@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -129,23 +128,3 @@ func (s *Store) DropBefore(ctx context.Context, serving int, groupOf func(int) s
 
 // counters are the six sales columns shared by event_sales, event_hourly, event_daily and daily.
 var counters = []string{"bookings", "cancellations", "seats_booked", "seats_cancelled", "gross", "refunds"}
-
-// upsertAdd inserts a row or adds cols to the existing one. Table and column names are
-// constants of this package, never input.
-func upsertAdd(ctx context.Context, db bun.IDB, table string, keys []string, keyVals []any, cols []string, vals []any) error {
-	all := append(append([]string{}, keys...), cols...)
-	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET ", table,
-		strings.Join(all, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(all)), ", "), strings.Join(keys, ", "))
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s = %s.%s + EXCLUDED.%s", c, table, c, c)
-	}
-	args := append(append([]any{}, keyVals...), vals...)
-	if _, err := db.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("add to %s: %w", table, err)
-	}
-	return nil
-}

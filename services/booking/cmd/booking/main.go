@@ -28,7 +28,7 @@ func main() {
 		Common:        &cfg.Common,
 		Kafka:         &cfg.Kafka,
 		Migrations:    migrations.FS,
-		Topics:        []string{contracts.TopicBookingBookings, contracts.TopicCatalogEvents},
+		Topics:        []string{contracts.TopicBookingBookings, contracts.TopicCatalogEvents, contracts.TopicInventorySeats},
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
 			pay, err := payment.New(cfg.PaymentProvider)
 			if err != nil {
@@ -37,13 +37,22 @@ func main() {
 			inv := inventory.New(inventory.Options{BaseURL: cfg.Inventory.URL, Secret: cfg.Assertion.Secret,
 				Timeout: cfg.Inventory.Timeout, Retries: cfg.Inventory.Retries,
 				RetryBackoff: cfg.Inventory.RetryBackoff, MaxIdleConns: cfg.Inventory.MaxIdleConns})
-			svc := app.New(store.New(rt.DB), inv, pay, rt.Log)
+			svc := app.NewWith(store.New(rt.DB), inv, pay, rt.Log, cfg.Commit.MaxBatch, cfg.Commit.Workers)
+			rt.OnClose(svc.Close)
 			(&bookinghttp.Handler{App: svc}).Register(rt.Echo)
 			rt.Go("booking-reconciler", func(ctx context.Context) error {
 				return svc.RunReconciler(ctx, app.ReconcileOptions{Interval: cfg.Reconcile.Interval,
 					MinAge: cfg.Reconcile.MinAge, Batch: cfg.Reconcile.Batch, Lease: cfg.Reconcile.Lease})
 			})
+			rt.Go("sales-reconciler", func(ctx context.Context) error {
+				return svc.RunSalesReconciler(ctx, cfg.Sales.CheckInterval, cfg.Sales.Grace, cfg.Sales.Batch)
+			})
 			ev := &events.Handlers{App: svc, Log: rt.Log}
+			if err := rt.Consume(consumer.Options{Group: events.GroupInventory,
+				Topics: []string{contracts.TopicInventorySeats}, Types: []string{contracts.TypeSeatsSold},
+				Handler: ev.Inventory}); err != nil {
+				return err
+			}
 			return rt.Consume(consumer.Options{Group: events.GroupCatalog,
 				Topics: []string{contracts.TopicCatalogEvents}, Handler: ev.Catalog})
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -17,29 +18,195 @@ import (
 // one collision rare).
 const maxRefAttempts = 8
 
-// ConfirmBooking is the saga of DESIGN §6: record the booking PENDING (unique per user and
-// hold), ask inventory to commit the hold, then CONFIRMED with booking.confirmed in the
-// same transaction, or FAILED with inventory's reason. A repeat of the request (same hold,
-// or same Idempotency-Key) returns the same booking with created=false, finishing it first
-// if it is still PENDING. When inventory cannot be reached the booking stays PENDING and
-// the caller gets 503: a retry or the reconciler completes it.
+// ConfirmBooking turns a user's hold into a CONFIRMED booking with one write on the happy
+// path: inventory commits the hold first (its ledger is the truth and refuses a second
+// sale), then the booking row and booking.confirmed are written in one transaction, shared
+// with other buyers' confirmations under load (see writeConfirmed).
+//
+// What keeps the promise "a committed hold ends in exactly one CONFIRMED booking":
+//   - the booking row is keyed by (hold, user), and every path inserts with ON CONFLICT DO
+//     NOTHING, so however many requests, retries or reconcilers race, one row wins;
+//   - inventory answers a repeated commit of the same user's hold with the recorded sale and
+//     its booking id, so every racer writes the same booking;
+//   - if the process dies between inventory's commit and the booking write, the seats.sold
+//     event inventory wrote in the commit's own transaction reaches RecordSale, which writes
+//     the booking (see events.Handlers.Inventory).
+//
+// A repeat of the request (same hold, or same Idempotency-Key) returns the same booking with
+// created=false. A refused commit is recorded as a FAILED booking so that a retry answers
+// the same. When inventory cannot be reached nothing is written and the caller gets 503:
+// retrying the same request is safe.
 func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.ConfirmRequest) (domain.Booking, bool, error) {
-	b, ok, err := s.Repo.BookingByKeyOrHold(ctx, userID, req.IdempotencyKey, req.HoldID)
+	if req.IdempotencyKey != "" {
+		// A key names one request: a key already used for another hold is refused before
+		// anything is sold. Without a key, a repeat is recognised by the hold further on
+		// (inventory replays the sale; the write finds the booking), which saves a read on
+		// every first confirmation.
+		b, ok, err := s.Repo.BookingByKeyOrHold(ctx, userID, req.IdempotencyKey, req.HoldID)
+		if err != nil {
+			return domain.Booking{}, false, err
+		}
+		if ok {
+			return s.repeat(ctx, b, req)
+		}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return domain.Booking{}, false, fmt.Errorf("new booking id: %w", err)
+	}
+	// Inventory checks event_id against the hold before selling: no extra round trip.
+	c, err := s.Inventory.Commit(ctx, req.HoldID, id, userID, req.EventID)
+	var refused *domain.InventoryRefusal
+	switch {
+	case errors.As(err, &refused) && refused.Code == domain.ErrEventMismatch.Code:
+		return domain.Booking{}, false, domain.ErrEventMismatch
+	case errors.As(err, &refused):
+		return s.recordRefusal(ctx, userID, req, id, refused)
+	case err != nil:
+		s.Log.WarnContext(ctx, "confirm: inventory commit failed; nothing recorded", "hold_id", req.HoldID, "error", err)
+		return domain.Booking{}, false, domain.ErrInventoryUnavailable.Wrap(err)
+	}
+	// A twin request (or an earlier try whose answer was lost) may own the sale: its booking
+	// id is the one to write.
+	b, err := s.confirmedBooking(ctx, c, req.IdempotencyKey, req.PaymentMethod)
 	if err != nil {
 		return domain.Booking{}, false, err
 	}
-	if ok {
-		return s.repeat(ctx, b, req)
+	stored, inserted, err := s.writeConfirmed(ctx, b)
+	if err != nil {
+		return domain.Booking{}, false, err
 	}
-	if req.EventID != uuid.Nil {
-		if err := s.checkHoldEvent(ctx, userID, req); err != nil {
+	switch {
+	case inserted:
+		return stored, true, failureError(stored)
+	case c.BookingID == id:
+		// This request made the sale, but the seats.sold reconciler (or a twin request)
+		// wrote the booking a moment before this write. A reconciler's booking is still this
+		// request's new booking: claim it, with what only the request knows.
+		claimed, ok, err := s.claimReconciled(ctx, stored, req)
+		if err != nil {
 			return domain.Booking{}, false, err
 		}
+		if ok {
+			return claimed, true, failureError(claimed)
+		}
 	}
-	b, err = s.insertPending(ctx, userID, req)
+	return s.repeat(ctx, stored, req)
+}
+
+// claimReconciled claims a booking the reconciler wrote for this request (see
+// Repository.ClaimReconciled). A key another booking uses already stays off.
+func (s *Service) claimReconciled(ctx context.Context, b domain.Booking, req domain.ConfirmRequest) (domain.Booking, bool, error) {
+	if !b.Reconciled {
+		return b, false, nil
+	}
+	claimed, ok, err := s.Repo.ClaimReconciled(ctx, b.ID, req.IdempotencyKey, req.PaymentMethod)
+	if errors.Is(err, domain.ErrDuplicateKey) {
+		claimed, ok, err = s.Repo.ClaimReconciled(ctx, b.ID, "", req.PaymentMethod)
+	}
+	return claimed, ok, err
+}
+
+// RecordSale notes a sale inventory announced (seats.sold) for ReconcileSales to check
+// once it is older than the grace period; r is the consumer's transaction. Checking at
+// once would race the request that is still writing its booking.
+func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.Commit) error {
+	return r.NoteSale(ctx, c)
+}
+
+// ReconcileSales writes the bookings of noted sales older than grace whose request died
+// between inventory's commit and the booking write, and forgets the others; it returns
+// how many bookings it wrote. Sales with their booking are settled in one statement.
+func (s *Service) ReconcileSales(ctx context.Context, grace time.Duration, limit int) (int, error) {
+	olderThan := s.now().Add(-grace)
+	if _, err := s.Repo.SettleSales(ctx, olderThan); err != nil {
+		return 0, err
+	}
+	written := 0
+	err := s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		sales, err := r.UnbookedSales(ctx, olderThan, limit)
+		if err != nil {
+			return err
+		}
+		for _, c := range sales {
+			b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
+			if err != nil {
+				return err
+			}
+			b.Reconciled = true
+			if _, created, err := s.writeOne(ctx, r, b); err != nil {
+				return err
+			} else if created {
+				written++
+				s.Log.WarnContext(ctx, "booking written from seats.sold: its request did not finish",
+					"booking_id", b.ID, "hold_id", b.HoldID)
+			}
+			if err := r.ForgetSale(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return written, err
+}
+
+// RunSalesReconciler runs ReconcileSales every interval until ctx ends.
+func (s *Service) RunSalesReconciler(ctx context.Context, interval, grace time.Duration, limit int) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := s.ReconcileSales(ctx, grace, limit); err != nil && ctx.Err() == nil {
+			s.Log.WarnContext(ctx, "sales reconcile pass failed", "error", err)
+		}
+	}
+}
+
+// confirmedBooking builds the CONFIRMED booking of a committed sale, charging the payment
+// provider (idempotent by booking id).
+func (s *Service) confirmedBooking(ctx context.Context, c domain.Commit, key, method string) (domain.Booking, error) {
+	now := s.now()
+	b := domain.Booking{ID: c.BookingID, UserID: c.UserID, HoldID: c.HoldID, IdempotencyKey: key,
+		EventID: c.EventID, Seats: c.Seats, TotalAmount: c.TotalAmount, Currency: c.Currency,
+		Status: domain.StatusConfirmed, Version: 1, CreatedAt: now, UpdatedAt: now, ConfirmedAt: &now,
+		Payment: domain.Payment{Provider: s.Payments.Name(), Method: method}}
+	if b.Seats == nil {
+		b.Seats = []domain.Seat{}
+	}
+	receipt, err := s.Payments.Charge(ctx, paymentCharge(b, c))
+	if err != nil {
+		return b, domain.ErrBookingPending.Wrap(fmt.Errorf("charge: %w", err))
+	}
+	paidAt := receipt.PaidAt.UTC()
+	b.Payment.Status, b.Payment.Amount, b.Payment.Currency = domain.PaymentCompleted, c.TotalAmount, c.Currency
+	b.Payment.TransactionID, b.Payment.PaidAt = receipt.TransactionID, &paidAt
+	if b.Ref, err = domain.NewBookingRef(now); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// recordRefusal stores a FAILED booking for a refused commit, so that a retry of the same
+// request answers the same refusal without asking inventory again.
+func (s *Service) recordRefusal(ctx context.Context, userID string, req domain.ConfirmRequest, id uuid.UUID, r *domain.InventoryRefusal) (domain.Booking, bool, error) {
+	f := domain.Failure{Code: r.Code, Status: r.Status, Detail: r.Detail}
+	if r.Status != 404 && r.Status != 409 {
+		// Inventory rejected the request itself (400/422): not the user's fault to fix by
+		// changing input, so it is reported as a generic conflict.
+		f = domain.Failure{Code: domain.ErrBookingFailed.Code, Status: 409,
+			Detail: "the booking could not be confirmed: " + r.Detail}
+	}
+	now := s.now()
+	b := domain.Booking{ID: id, UserID: userID, HoldID: req.HoldID, IdempotencyKey: req.IdempotencyKey,
+		Status: domain.StatusFailed, Failure: &f, Seats: []domain.Seat{}, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Payment: domain.Payment{Provider: s.Payments.Name(), Method: req.PaymentMethod}}
+	err := insertWithRef(ctx, &b, s.Repo.InsertBooking)
 	switch {
 	case errors.Is(err, domain.ErrDuplicateHold):
-		// A concurrent request for the same hold won the insert: answer its booking.
 		existing, ok, ferr := s.Repo.BookingByHold(ctx, userID, req.HoldID)
 		if ferr != nil || !ok {
 			return domain.Booking{}, false, errors.Join(err, ferr)
@@ -54,8 +221,21 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 	case err != nil:
 		return domain.Booking{}, false, err
 	}
-	b, err = s.drive(ctx, b)
-	return b, true, err
+	return b, true, failureError(b)
+}
+
+// insertWithRef runs insert, drawing a new booking reference while the drawn one is taken.
+func insertWithRef(ctx context.Context, b *domain.Booking, insert func(context.Context, domain.Booking) error) error {
+	for range maxRefAttempts {
+		err := insert(ctx, *b)
+		if !errors.Is(err, domain.ErrRefTaken) {
+			return err
+		}
+		if b.Ref, err = domain.NewBookingRef(b.CreatedAt); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("insert booking: %d booking references in a row were taken", maxRefAttempts)
 }
 
 // repeat answers a request that found its booking already recorded.
@@ -73,47 +253,10 @@ func (s *Service) repeat(ctx context.Context, b domain.Booking, req domain.Confi
 	return b, false, failureError(b)
 }
 
-// checkHoldEvent refuses a request whose event_id is not the hold's event before anything
-// is sold. A hold inventory cannot find is left to commit, which answers for it.
-func (s *Service) checkHoldEvent(ctx context.Context, userID string, req domain.ConfirmRequest) error {
-	h, err := s.Inventory.Hold(ctx, req.HoldID, userID)
-	var refused *domain.InventoryRefusal
-	switch {
-	case errors.As(err, &refused):
-		return nil
-	case err != nil:
-		return domain.ErrInventoryUnavailable.Wrap(err)
-	case h.EventID != req.EventID:
-		return domain.ErrEventMismatch
-	}
-	return nil
-}
-
-func (s *Service) insertPending(ctx context.Context, userID string, req domain.ConfirmRequest) (domain.Booking, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return domain.Booking{}, fmt.Errorf("new booking id: %w", err)
-	}
-	now := s.now()
-	b := domain.Booking{ID: id, UserID: userID, HoldID: req.HoldID, IdempotencyKey: req.IdempotencyKey,
-		Status: domain.StatusPending, Seats: []domain.Seat{}, Version: 1, CreatedAt: now, UpdatedAt: now,
-		Payment: domain.Payment{Provider: s.Payments.Name(), Method: req.PaymentMethod}}
-	for range maxRefAttempts {
-		if b.Ref, err = domain.NewBookingRef(now); err != nil {
-			return domain.Booking{}, err
-		}
-		err = s.Repo.InsertBooking(ctx, b)
-		if !errors.Is(err, domain.ErrRefTaken) {
-			return b, err
-		}
-	}
-	return domain.Booking{}, fmt.Errorf("insert booking: %d booking references in a row were taken", maxRefAttempts)
-}
-
 // drive takes a PENDING booking one step: commit in inventory, then CONFIRMED or FAILED.
 // It is what both a repeated request and the reconciler run; every step is idempotent.
 func (s *Service) drive(ctx context.Context, b domain.Booking) (domain.Booking, error) {
-	c, err := s.Inventory.Commit(ctx, b.HoldID, b.ID, b.UserID)
+	c, err := s.Inventory.Commit(ctx, b.HoldID, b.ID, b.UserID, uuid.Nil)
 	var refused *domain.InventoryRefusal
 	switch {
 	case errors.As(err, &refused):

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"evently.dev/services/booking/internal/app"
 	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/payment"
 )
 
 func TestIntegrationConfirmSuccess(t *testing.T) {
@@ -131,38 +134,107 @@ func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
 	})
 }
 
-func TestIntegrationConfirmLeftPendingIsReconciled(t *testing.T) {
+func TestIntegrationConfirmAfterLostAnswer(t *testing.T) {
+	h := newHarness(t)
+	ev := h.event(t, time.Hour, nil)
+
+	t.Run("inventory committed but the answer was lost: nothing stored, a retry writes the booking", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 700})
+		h.inv.SetDropAnswer(true)
+		_, _, err := h.confirm(t, user, hold.ID)
+		h.inv.SetDropAnswer(false)
+		if !errors.Is(err, domain.ErrInventoryUnavailable) {
+			t.Fatalf("want 503 inventory_unavailable, got %v", err)
+		}
+		if n := h.count(t, "SELECT count(*) FROM bookings WHERE hold_id = ?", hold.ID); n != 0 {
+			t.Fatalf("%d bookings stored for an unanswered commit", n)
+		}
+		sold := h.inv.SoldTo(ev, "A-R1-S1")
+		b, created, err := h.confirm(t, user, hold.ID)
+		if err != nil || !created || b.Status != domain.StatusConfirmed || b.ID.String() != sold || b.TotalAmount != 700 {
+			t.Fatalf("retry: %+v created=%v err=%v (ledger sold to %s)", b, created, err, sold)
+		}
+		if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != 1 {
+			t.Fatalf("%d booking.confirmed, want 1", n)
+		}
+	})
+
+	t.Run("the process died after the commit: seats.sold writes the booking once, the request's retry finds it", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R2-S1": 300, "A-R2-S2": 300})
+		h.inv.SetDropAnswer(true)
+		_, _, err := h.confirm(t, user, hold.ID)
+		h.inv.SetDropAnswer(false)
+		if !errors.Is(err, domain.ErrInventoryUnavailable) {
+			t.Fatalf("err = %v", err)
+		}
+		bookingID := uuid.MustParse(h.inv.SoldTo(ev, "A-R2-S1"))
+		sale := domain.Commit{HoldID: hold.ID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 600,
+			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R2-S1", SectionID: "A", Price: 300},
+				{SeatID: "A-R2-S2", SectionID: "A", Price: 300}}, CommittedAt: h.clock}
+		for range 2 { // a redelivered seats.sold notes nothing new
+			if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Within the grace period the request may still be writing: nothing is written.
+		if n, err := h.svc.ReconcileSales(context.Background(), 5*time.Second, 10); err != nil || n != 0 {
+			t.Fatalf("young sale reconciled: n=%d err=%v", n, err)
+		}
+		h.clock = h.clock.Add(6 * time.Second)
+		for i, want := range []int{1, 0} {
+			if n, err := h.svc.ReconcileSales(context.Background(), 5*time.Second, 10); err != nil || n != want {
+				t.Fatalf("reconcile %d: wrote %d (want %d), err=%v", i, n, want, err)
+			}
+		}
+		got, ok, _ := h.store.Booking(context.Background(), bookingID, false)
+		if !ok || got.Status != domain.StatusConfirmed || got.TotalAmount != 600 || len(got.Seats) != 2 ||
+			got.Payment.Status != domain.PaymentCompleted {
+			t.Fatalf("booking from seats.sold: %+v", got)
+		}
+		b, created, err := h.confirm(t, user, hold.ID)
+		if err != nil || created || b.ID != bookingID {
+			t.Fatalf("client retry: id=%s created=%v err=%v", b.ID, created, err)
+		}
+		if n := h.count(t, "SELECT count(*) FROM bookings WHERE hold_id = ?", hold.ID); n != 1 {
+			t.Fatalf("%d bookings of one hold", n)
+		}
+		if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != 2 {
+			t.Fatalf("%d booking.confirmed in all, want 2 (one per booking)", n)
+		}
+	})
+
+	t.Run("inventory down: 503, nothing stored, a retry of the request finishes it", func(t *testing.T) {
+		user := newUser()
+		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R4-S1": 300})
+		h.inv.SetDown(true)
+		_, _, err := h.confirm(t, user, hold.ID)
+		h.inv.SetDown(false)
+		if !errors.Is(err, domain.ErrInventoryUnavailable) {
+			t.Fatalf("err = %v", err)
+		}
+		b, created, err := h.confirm(t, user, hold.ID)
+		if err != nil || !created || b.Status != domain.StatusConfirmed {
+			t.Fatalf("retry: %s created=%v err=%v", b.Status, created, err)
+		}
+	})
+}
+
+// TestIntegrationLegacyPendingIsReconciled covers bookings left PENDING by the earlier
+// two-step saga: the reconciler still finishes them after an upgrade.
+func TestIntegrationLegacyPendingIsReconciled(t *testing.T) {
 	h := newHarness(t)
 	ev := h.event(t, time.Hour, nil)
 	opts := app.ReconcileOptions{MinAge: 5 * time.Second, Batch: 10, Lease: 30 * time.Second}
 
-	t.Run("the answer was lost after inventory committed", func(t *testing.T) {
-		user := newUser()
-		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 700})
-		h.inv.SetDropAnswer(true)
-		b, created, err := h.confirm(t, user, hold.ID)
-		h.inv.SetDropAnswer(false)
-		if !errors.Is(err, domain.ErrBookingPending) || !created || b.Status != domain.StatusPending {
-			t.Fatalf("want PENDING with 503, got %s %v", b.Status, err)
-		}
-		// Too young for the reconciler: the request that made it may still be working.
-		if n, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil || n != 0 {
-			t.Fatalf("young booking reconciled: n=%d err=%v", n, err)
-		}
-		h.clock = h.clock.Add(6 * time.Second)
-		if n, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil || n != 1 {
-			t.Fatalf("reconcile: n=%d err=%v", n, err)
-		}
-		got, _, _ := h.store.Booking(context.Background(), b.ID, false)
-		if got.Status != domain.StatusConfirmed || got.TotalAmount != 700 || h.inv.SoldTo(ev, "A-R1-S1") != b.ID.String() {
-			t.Fatalf("after reconcile: %+v", got)
-		}
-	})
-
-	t.Run("a crash before the commit call, hold still live", func(t *testing.T) {
+	t.Run("hold still live", func(t *testing.T) {
 		user := newUser()
 		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R2-S1": 300})
 		b := pendingRow(t, h, user, hold.ID)
+		if n, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil || n != 0 {
+			t.Fatalf("young booking reconciled: n=%d err=%v", n, err)
+		}
 		h.clock = h.clock.Add(6 * time.Second)
 		if _, err := h.svc.ReconcileOnce(context.Background(), opts); err != nil {
 			t.Fatal(err)
@@ -171,12 +243,12 @@ func TestIntegrationConfirmLeftPendingIsReconciled(t *testing.T) {
 		if got.Status != domain.StatusConfirmed || h.inv.SoldTo(ev, "A-R2-S1") != b.ID.String() {
 			t.Fatalf("after reconcile: %s", got.Status)
 		}
-		if len(h.outboxEvents(t, contracts.TypeBookingConfirmed)) < 2 {
+		if len(h.outboxEvents(t, contracts.TypeBookingConfirmed)) != 1 {
 			t.Fatal("reconciled booking announced nothing")
 		}
 	})
 
-	t.Run("a crash before the commit call, hold lapsed", func(t *testing.T) {
+	t.Run("hold lapsed", func(t *testing.T) {
 		user := newUser()
 		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R3-S1": 300})
 		b := pendingRow(t, h, user, hold.ID)
@@ -188,21 +260,6 @@ func TestIntegrationConfirmLeftPendingIsReconciled(t *testing.T) {
 		got, _, _ := h.store.Booking(context.Background(), b.ID, false)
 		if got.Status != domain.StatusFailed || h.inv.SoldTo(ev, "A-R3-S1") != "" {
 			t.Fatalf("after reconcile: %s", got.Status)
-		}
-	})
-
-	t.Run("inventory down: stays pending, a retry of the request finishes it", func(t *testing.T) {
-		user := newUser()
-		hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R4-S1": 300})
-		h.inv.SetDown(true)
-		_, _, err := h.confirm(t, user, hold.ID)
-		h.inv.SetDown(false)
-		if !errors.Is(err, domain.ErrBookingPending) {
-			t.Fatalf("err = %v", err)
-		}
-		b, created, err := h.confirm(t, user, hold.ID)
-		if err != nil || created || b.Status != domain.StatusConfirmed {
-			t.Fatalf("retry: %s created=%v err=%v", b.Status, created, err)
 		}
 	})
 }
@@ -261,5 +318,128 @@ func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
 	}
 	if c := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); c != 1 {
 		t.Fatalf("%d booking.confirmed events, want 1", c)
+	}
+}
+
+// TestIntegrationBatchedConfirmsWithACancelledEvent races confirmations so that they share
+// transactions, some of them for an event that was cancelled meanwhile: a batch holding
+// those rolls back and is written one by one (refunding them at once), and every hold
+// still ends in exactly one booking with exactly one booking.confirmed.
+func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
+	h := newHarness(t)
+	h.svc = app.NewWith(h.store, h.svc.Inventory, payment.Simulated{}, h.svc.Log, 64, 1)
+	h.svc.Now = func() time.Time { return h.clock }
+	var batched, fellBack atomic.Int32
+	h.svc.OnWriteBatch = func(size int, fb bool) {
+		if size > 1 {
+			batched.Add(1)
+		}
+		if fb {
+			fellBack.Add(1)
+		}
+	}
+	live, gone := h.event(t, 72*time.Hour, nil), h.event(t, 72*time.Hour, nil)
+	if err := h.store.MarkEventCancelled(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	type buyer struct {
+		user string
+		hold uuid.UUID
+		ev   uuid.UUID
+	}
+	var buyers []buyer
+	for i := range 60 {
+		ev := live
+		if i%10 == 3 {
+			ev = gone
+		}
+		u := newUser()
+		hold := h.inv.AddHold(u, ev, time.Minute, map[string]int64{fmt.Sprintf("A-R%d-S1", i): 100})
+		buyers = append(buyers, buyer{user: u, hold: hold.ID, ev: ev})
+	}
+	got := make([]domain.Booking, len(buyers))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, b := range buyers {
+		wg.Go(func() {
+			<-start
+			bk, created, err := h.confirm(t, b.user, b.hold)
+			if err != nil || !created {
+				t.Errorf("confirm %d: created=%v err=%v", i, created, err)
+			}
+			got[i] = bk
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i, b := range buyers {
+		want := domain.StatusConfirmed
+		if b.ev == gone {
+			want = domain.StatusCancelled
+		}
+		stored, ok, _ := h.store.Booking(context.Background(), got[i].ID, false)
+		if !ok || stored.Status != want || stored.HoldID != b.hold {
+			t.Fatalf("buyer %d: stored %+v, want %s", i, stored, want)
+		}
+	}
+	if batched.Load() == 0 {
+		t.Fatal("no confirmations shared a transaction: the batch path was not exercised")
+	}
+	if fellBack.Load() == 0 {
+		t.Fatal("a batch with a cancelled event did not fall back to one-by-one writes")
+	}
+	if n := h.count(t, "SELECT count(*) FROM bookings"); n != len(buyers) {
+		t.Fatalf("%d bookings, want %d", n, len(buyers))
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != len(buyers) {
+		t.Fatalf("%d booking.confirmed, want %d", n, len(buyers))
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingCancelled)); n != 6 {
+		t.Fatalf("%d booking.cancelled, want 6", n)
+	}
+}
+
+// TestIntegrationReconcilerWritesFirst has the seats.sold reconciler write the booking
+// between inventory's commit and the request's own write (a quick consumer under load):
+// the request still answers its new booking as created, once, with its Idempotency-Key
+// and payment method, and booking.confirmed is written once.
+func TestIntegrationReconcilerWritesFirst(t *testing.T) {
+	h := newHarness(t)
+	user := newUser()
+	ev := h.event(t, time.Hour, nil)
+	hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 900})
+	h.inv.OnSale = func(holdID, bookingID uuid.UUID) {
+		sale := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 900,
+			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R1-S1", SectionID: "A", Price: 900}}, CommittedAt: h.clock}
+		// A request slower than the grace period: the reconciler writes its booking first.
+		if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
+			t.Error(err)
+		}
+		if n, err := h.svc.ReconcileSales(context.Background(), 0, 10); err != nil || n != 1 {
+			t.Errorf("reconciler: wrote %d, err=%v", n, err)
+		}
+	}
+	b, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		PaymentMethod: "card", IdempotencyKey: "k-quick"})
+	h.inv.OnSale = nil
+	if err != nil || !created || b.Status != domain.StatusConfirmed {
+		t.Fatalf("confirm: created=%v status=%s err=%v", created, b.Status, err)
+	}
+	if b.IdempotencyKey != "k-quick" || b.Payment.Method != "card" {
+		t.Fatalf("the request's details were not kept: key %q, method %q", b.IdempotencyKey, b.Payment.Method)
+	}
+	again, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
+		PaymentMethod: "card", IdempotencyKey: "k-quick"})
+	if err != nil || created || again.ID != b.ID {
+		t.Fatalf("retry with the key: id=%s created=%v err=%v", again.ID, created, err)
+	}
+	if n := h.count(t, "SELECT count(*) FROM bookings"); n != 1 {
+		t.Fatalf("%d bookings", n)
+	}
+	if n := len(h.outboxEvents(t, contracts.TypeBookingConfirmed)); n != 1 {
+		t.Fatalf("%d booking.confirmed, want 1", n)
 	}
 }

@@ -14,6 +14,8 @@ type Config struct {
 	Kafka     kafka.Config
 	Inventory Inventory
 	Reconcile Reconcile
+	Commit    Commit
+	Sales     Sales
 	// PaymentProvider names the payment provider; "simulated" is the only one so far.
 	PaymentProvider string `envconfig:"PAYMENT_PROVIDER" default:"simulated"`
 }
@@ -45,4 +47,23 @@ type Reconcile struct {
 	// Lease is how long a claimed booking is left alone before it may be claimed again
 	// (a replica that died mid-pass loses its claim after this).
 	Lease time.Duration `envconfig:"BOOKING_RECONCILE_LEASE" default:"30s"`
+}
+
+// Sales configures the check of inventory's sales (seats.sold) against the bookings.
+type Sales struct {
+	// CheckInterval is how often noted sales are checked.
+	CheckInterval time.Duration `envconfig:"BOOKING_SALES_CHECK_INTERVAL" default:"2s"`
+	// Grace is how old a sale must be before its missing booking is written for it: the
+	// request that made the sale writes it within milliseconds unless it died.
+	Grace time.Duration `envconfig:"BOOKING_SALES_GRACE" default:"5s"`
+	// Batch is how many unbooked sales one pass writes at most.
+	Batch int `envconfig:"BOOKING_SALES_BATCH" default:"200"`
+}
+
+// Commit configures how concurrent confirmations share one transaction.
+type Commit struct {
+	// MaxBatch bounds the bookings one transaction writes.
+	MaxBatch int `envconfig:"BOOKING_COMMIT_MAX_BATCH" default:"128"`
+	// Workers is how many such transactions may be in flight at once.
+	Workers int `envconfig:"BOOKING_COMMIT_WORKERS" default:"2"`
 }

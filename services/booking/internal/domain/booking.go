@@ -80,6 +80,9 @@ type Booking struct {
 	Failure        *Failure
 	Version        int
 	Attempts       int
+	// Reconciled marks a booking the seats.sold reconciler wrote, until the request that
+	// made the sale claims it.
+	Reconciled bool
 	// PolicyVersion is the event's cancellation-policy version in force when the booking
 	// was confirmed (0: none); every cancellation of it is judged under that version. Nil
 	// for bookings confirmed before versions were recorded (judged under the current one).

@@ -40,6 +40,18 @@ type Repository interface {
 	// BookingByKeyOrHold finds a user's booking made with key (when key is set), else the
 	// user's booking of the hold: the repeat check of a confirm, in one read.
 	BookingByKeyOrHold(ctx context.Context, userID, key string, holdID uuid.UUID) (Booking, bool, error)
+	// InsertConfirmed stores a booking whose seats inventory has sold, unless the user's
+	// booking of that hold exists: inserted false then. ErrRefTaken or ErrDuplicateKey
+	// when another unique key clashes.
+	InsertConfirmed(ctx context.Context, b Booking) (inserted bool, err error)
+	// InsertConfirmedBatch is InsertConfirmed for many bookings in one statement; any
+	// clash other than an existing booking of the hold fails the whole batch.
+	InsertConfirmedBatch(ctx context.Context, bs []Booking) (inserted []bool, err error)
+	// ClaimReconciled hands a booking the seats.sold reconciler wrote to the request that
+	// made its sale, with the request's Idempotency-Key (when it has none) and payment
+	// method; claimed is true for one caller only. ErrDuplicateKey when another booking of
+	// the user has the key.
+	ClaimReconciled(ctx context.Context, id uuid.UUID, key, method string) (b Booking, claimed bool, err error)
 	// MarkConfirmed moves a PENDING booking to CONFIRMED with b's amounts and payment;
 	// false when it was no longer PENDING.
 	MarkConfirmed(ctx context.Context, b Booking) (bool, error)
@@ -71,6 +83,8 @@ type Repository interface {
 	// LockEventShared creates a stub row if needed and takes a share lock on it, so a
 	// concurrent event cancellation waits for (and then sees) this transaction.
 	LockEventShared(ctx context.Context, id uuid.UUID) (Event, error)
+	// LockEventsShared is LockEventShared for several events at once.
+	LockEventsShared(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Event, error)
 	// SaveEventFacts upserts what catalog said about an event unless a newer version is
 	// stored; a CANCELLED status is never undone.
 	SaveEventFacts(ctx context.Context, e Event) error
@@ -83,6 +97,26 @@ type Repository interface {
 	// MarkEventCancelled sets CANCELLED, holding the row lock to the end of the transaction.
 	MarkEventCancelled(ctx context.Context, id uuid.UUID) error
 
+	// NoteSale records a sale inventory announced, to be checked against the bookings
+	// once older than a grace period (see app.ReconcileSales).
+	NoteSale(ctx context.Context, c Commit) error
+	// SettleSales forgets the noted sales sold at or before olderThan that have their booking.
+	SettleSales(ctx context.Context, olderThan time.Time) (int, error)
+	// UnbookedSales locks up to limit noted sales sold at or before olderThan.
+	UnbookedSales(ctx context.Context, olderThan time.Time, limit int) ([]Commit, error)
+	// ForgetSale drops a noted sale.
+	ForgetSale(ctx context.Context, c Commit) error
+
 	// Publish writes an event to the outbox in the current transaction.
 	Publish(ctx context.Context, key, typ string, payload any) error
+	// PublishMany writes several events to the outbox in the current transaction.
+	PublishMany(ctx context.Context, msgs []Message) error
+}
+
+// Message is one event for the outbox, with the trace of the request that caused it.
+type Message struct {
+	Key     string
+	Type    string
+	Payload any
+	Trace   map[string]string
 }

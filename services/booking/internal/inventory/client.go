@@ -64,6 +64,7 @@ func New(o Options) *Client {
 type commitBody struct {
 	BookingID string `json:"booking_id"`
 	UserID    string `json:"user_id"`
+	EventID   string `json:"event_id,omitempty"`
 }
 
 type commitAnswer struct {
@@ -77,17 +78,23 @@ type commitAnswer struct {
 	CommittedAt time.Time     `json:"committed_at"`
 }
 
-// Commit sells the hold's seats for the booking. It is idempotent by hold and booking id
-// on inventory's side, so transport errors and 502/503/504 are retried. A 4xx answer is
+// Commit sells the hold's seats for the booking. It is idempotent by hold (for the same
+// user) on inventory's side, and answers the booking id that owns the sale, so transport errors and 502/503/504 are retried. A 4xx answer is
 // a *domain.InventoryRefusal; anything else is transient.
-func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, error) {
-	body, _ := json.Marshal(commitBody{BookingID: bookingID.String(), UserID: userID})
+func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, error) {
+	cb := commitBody{BookingID: bookingID.String(), UserID: userID}
+	if eventID != uuid.Nil {
+		cb.EventID = eventID.String()
+	}
+	body, _ := json.Marshal(cb)
 	var a commitAnswer
 	path := "/internal/v1/holds/" + holdID.String() + "/commit"
 	if err := c.do(ctx, http.MethodPost, path, body, &a); err != nil {
 		return domain.Commit{}, err
 	}
-	if a.BookingID != bookingID || a.HoldID != holdID || a.EventID == uuid.Nil || len(a.Seats) == 0 {
+	// The booking id may be another one than asked for: inventory answers the same user's
+	// repeated commit of a hold with the sale it recorded, under that sale's booking.
+	if a.BookingID == uuid.Nil || a.HoldID != holdID || a.UserID != userID || a.EventID == uuid.Nil || len(a.Seats) == 0 {
 		return domain.Commit{}, fmt.Errorf("inventory commit answered an unexpected body (hold %s, booking %s, event %s, %d seats)",
 			a.HoldID, a.BookingID, a.EventID, len(a.Seats))
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,6 +40,7 @@ type bookingRow struct {
 	Version              int           `bun:"version"`
 	Attempts             int           `bun:"attempts"`
 	PolicyVersion        *int          `bun:"policy_version"`
+	Reconciled           bool          `bun:"reconciled"`
 	NextAttemptAt        time.Time     `bun:"next_attempt_at"`
 	CreatedAt            time.Time     `bun:"created_at"`
 	ConfirmedAt          *time.Time    `bun:"confirmed_at"`
@@ -76,6 +78,7 @@ func fromBooking(b domain.Booking) bookingRow {
 		PaymentTransactionID: strPtr(b.Payment.TransactionID), PaidAt: b.Payment.PaidAt,
 		RefundAmount: b.Payment.RefundAmount, RefundTransactionID: strPtr(b.Payment.RefundTxID),
 		RefundedAt: b.Payment.RefundedAt, Version: b.Version, Attempts: b.Attempts, PolicyVersion: b.PolicyVersion,
+		Reconciled:    b.Reconciled,
 		NextAttemptAt: b.CreatedAt, CreatedAt: b.CreatedAt, ConfirmedAt: b.ConfirmedAt,
 		CancelledAt: b.CancelledAt, UpdatedAt: b.UpdatedAt}
 	if b.EventID != uuid.Nil {
@@ -95,7 +98,8 @@ func (r bookingRow) toDomain() domain.Booking {
 	b := domain.Booking{ID: r.ID, Ref: r.BookingRef, UserID: r.UserID, HoldID: r.HoldID,
 		IdempotencyKey: str(r.IdempotencyKey), Status: domain.Status(r.Status), Seats: r.Seats,
 		TotalAmount: r.TotalAmount, Currency: str(r.Currency), Version: r.Version, Attempts: r.Attempts, PolicyVersion: r.PolicyVersion,
-		CreatedAt: r.CreatedAt.UTC(), ConfirmedAt: utc(r.ConfirmedAt), CancelledAt: utc(r.CancelledAt),
+		Reconciled: r.Reconciled,
+		CreatedAt:  r.CreatedAt.UTC(), ConfirmedAt: utc(r.ConfirmedAt), CancelledAt: utc(r.CancelledAt),
 		UpdatedAt: r.UpdatedAt.UTC(),
 		Payment: domain.Payment{Provider: r.PaymentProvider, Method: r.PaymentMethod, Status: str(r.PaymentStatus),
 			Amount: r.TotalAmount, Currency: str(r.Currency), TransactionID: str(r.PaymentTransactionID),
@@ -265,4 +269,87 @@ func toBookings(rows []bookingRow) []domain.Booking {
 		out[i] = r.toDomain()
 	}
 	return out
+}
+
+// InsertConfirmed stores a booking that inventory has already sold unless the user's
+// booking of that hold exists (a twin request, or the seats.sold reconciler, was first):
+// inserted reports which. ErrRefTaken or ErrDuplicateKey when another unique key clashes.
+// It never raises a unique violation, so it is safe inside a larger transaction: a clash
+// is told apart afterwards, off the happy path.
+func (s *Store) InsertConfirmed(ctx context.Context, b domain.Booking) (bool, error) {
+	row := fromBooking(b)
+	res, err := s.db.NewInsert().Model(&row).On("CONFLICT DO NOTHING").Exec(ctx)
+	if ok, err := affected(res, err, "insert confirmed booking"); ok || err != nil {
+		return ok, err
+	}
+	if _, found, err := s.BookingByHold(ctx, b.UserID, b.HoldID); err != nil || found {
+		return false, err
+	}
+	if b.IdempotencyKey != "" {
+		if _, found, err := s.BookingByKey(ctx, b.UserID, b.IdempotencyKey); err != nil || found {
+			if err == nil {
+				err = domain.ErrDuplicateKey
+			}
+			return false, err
+		}
+	}
+	return false, domain.ErrRefTaken
+}
+
+// errBatchClash fails a batch in which some booking clashed on a key other than its hold.
+var errBatchClash = errors.New("a booking of the batch clashed on its reference or Idempotency-Key")
+
+// InsertConfirmedBatch is InsertConfirmed for many bookings in one statement: inserted[i]
+// reports whether bs[i] was new; false means the user's booking of that hold exists. Any
+// other clash fails the batch; the caller then stores the bookings one by one.
+func (s *Store) InsertConfirmedBatch(ctx context.Context, bs []domain.Booking) ([]bool, error) {
+	rows := make([]bookingRow, len(bs))
+	for i, b := range bs {
+		rows[i] = fromBooking(b)
+	}
+	var ids []uuid.UUID
+	if err := s.db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("id").
+		Scan(ctx, &ids); err != nil && !pg.IsNoRows(err) {
+		return nil, wrap("insert confirmed bookings", err)
+	}
+	got := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		got[id] = true
+	}
+	out := make([]bool, len(bs))
+	for i, b := range bs {
+		// Twin requests of one hold in one batch carry the same id: only the first created it.
+		out[i] = got[b.ID]
+		delete(got, b.ID)
+		if !out[i] {
+			// Rare (a twin or the reconciler was first): make sure it was the hold that clashed.
+			if _, found, err := s.BookingByHold(ctx, b.UserID, b.HoldID); err != nil || !found {
+				if err == nil {
+					err = errBatchClash
+				}
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// ClaimReconciled hands a booking the reconciler wrote to the request that made its sale:
+// the request's Idempotency-Key (when the booking has none) and payment method are set, and
+// claimed is true for exactly one caller.
+func (s *Store) ClaimReconciled(ctx context.Context, id uuid.UUID, key, method string) (domain.Booking, bool, error) {
+	var rows []bookingRow
+	err := s.db.NewRaw(`UPDATE bookings SET reconciled = false, idempotency_key = COALESCE(idempotency_key, ?),
+			payment_method = ?
+		WHERE id = ? AND reconciled RETURNING *`, strPtr(key), method, id).Scan(ctx, &rows)
+	if constraint(err) == "bookings_idempotency_key" {
+		return domain.Booking{}, false, domain.ErrDuplicateKey
+	}
+	if err != nil && !pg.IsNoRows(err) {
+		return domain.Booking{}, false, wrap("claim reconciled booking", err)
+	}
+	if len(rows) == 0 {
+		return domain.Booking{}, false, nil
+	}
+	return rows[0].toDomain(), true, nil
 }

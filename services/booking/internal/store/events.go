@@ -114,3 +114,32 @@ func (s *Store) MarkEventCancelled(ctx context.Context, id uuid.UUID) error {
 	_, err := s.db.NewRaw(q, id).Exec(ctx)
 	return wrap("cancel event", err)
 }
+
+// LockEventsShared is LockEventShared for the events of a batch of confirmations: one
+// statement on the usual path, where every row exists.
+func (s *Store) LockEventsShared(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Event, error) {
+	lock := func() ([]eventRow, error) {
+		var rows []eventRow
+		err := s.db.NewSelect().Model(&rows).Where("id IN (?)", bun.List(ids)).OrderExpr("id").For("SHARE").Scan(ctx)
+		return rows, err
+	}
+	rows, err := lock()
+	if err != nil && !pg.IsNoRows(err) {
+		return nil, wrap("lock events", err)
+	}
+	if len(rows) < len(ids) {
+		for _, id := range ids {
+			if _, err := s.db.NewRaw(`INSERT INTO events (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id).Exec(ctx); err != nil {
+				return nil, wrap("stub event", err)
+			}
+		}
+		if rows, err = lock(); err != nil {
+			return nil, wrap("lock events", err)
+		}
+	}
+	out := make(map[uuid.UUID]domain.Event, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.toDomain()
+	}
+	return out, nil
+}

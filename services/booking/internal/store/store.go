@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/pg"
 
@@ -49,6 +50,21 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r domain.
 func (s *Store) Publish(ctx context.Context, key, typ string, payload any) error {
 	_, err := outbox.AddJSON(ctx, s.db, contracts.TopicBookingBookings, key, typ, Source, payload)
 	return err
+}
+
+// PublishMany writes several events on the booking topic to the outbox in one statement;
+// each message keeps the trace of the request that caused it.
+func (s *Store) PublishMany(ctx context.Context, msgs []domain.Message) error {
+	evs := make([]kafka.Event, len(msgs))
+	for i, m := range msgs {
+		e, err := kafka.NewEvent(contracts.TopicBookingBookings, m.Key, m.Type, Source, m.Payload)
+		if err != nil {
+			return fmt.Errorf("outbox add: %w", err)
+		}
+		e.Headers = m.Trace
+		evs[i] = e
+	}
+	return outbox.AddMany(ctx, s.db, evs)
 }
 
 // constraint returns the name of the unique constraint err violated, or "".

@@ -21,6 +21,9 @@ import (
 // AvailabilityGroup is the consumer group that keeps sold counts from inventory.
 const AvailabilityGroup = "catalog-availability"
 
+// bumpEvery is the least time between two in-handler cache invalidations.
+const bumpEvery = 50 * time.Millisecond
+
 // Invalidator drops cached browse answers.
 type Invalidator interface {
 	Invalidate(ctx context.Context)
@@ -37,10 +40,25 @@ type Invalidator interface {
 // cache the old counts under the new generation. That second bump is one timer pushed
 // back by every event, not one timer per event: during an on-sale rush the in-handler
 // bumps of the following events already cover the earlier commits, and only the last one
-// needs the trailing bump.
+// needs the trailing bump. For the same reason the in-handler bump is made at most once
+// per bumpEvery: the runner applies a rush's events in batches, and a Redis round trip
+// per event of a batch that commits once bought nothing — a count read before a commit
+// is replaced by the next bump, at most bumpEvery plus one batch later (or by the
+// trailing bump).
 func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 	var mu sync.Mutex
 	var trailing *time.Timer
+	var lastBump time.Time
+	bumpNow := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if now.Sub(lastBump) < bumpEvery {
+			return false
+		}
+		lastBump = now
+		return true
+	}
 	invalidateLater := func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -97,7 +115,9 @@ func AvailabilityHandler(inv Invalidator, log *slog.Logger) consumer.Handler {
 			log.WarnContext(ctx, "seat counts for an unknown event ignored", "event_id", eventID, "type", e.Type)
 			return nil
 		}
-		inv.Invalidate(ctx)
+		if bumpNow() {
+			inv.Invalidate(ctx)
+		}
 		invalidateLater()
 		return nil
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -341,33 +342,31 @@ func (t *txStore) DraftEventsOn(ctx context.Context, templateID uuid.UUID) ([]do
 }
 
 // AddSold adds per-section sold deltas (negative for returns); false for an unknown event.
+// It is one statement: it runs for every sale, inside the availability consumer's batch.
 func (t *txStore) AddSold(ctx context.Context, eventID uuid.UUID, delta map[string]int) (bool, error) {
 	total := 0
 	ids := make([]string, 0, len(delta))
-	ds := make([]int64, 0, len(delta))
-	for sec, d := range delta {
-		total += d
+	for sec := range delta {
 		ids = append(ids, sec)
-		ds = append(ds, int64(d))
 	}
-	res, err := t.tx.NewUpdate().Table("events").Set("sold_total = GREATEST(sold_total + ?, 0)", total).
-		Where("id = ?", eventID).Exec(ctx)
+	sort.Strings(ids) // one lock order for every writer of these rows
+	ds := make([]int64, len(ids))
+	for i, sec := range ids {
+		ds[i] = int64(delta[sec])
+		total += delta[sec]
+	}
+	var known int
+	err := t.tx.NewRaw(`WITH ev AS (
+			UPDATE events SET sold_total = GREATEST(sold_total + ?, 0) WHERE id = ? RETURNING id),
+		sec AS (UPDATE event_sections s SET sold = GREATEST(s.sold + v.d, 0)
+			FROM ev, unnest(?::text[], ?::bigint[]) AS v(section_id, d)
+			WHERE s.event_id = ev.id AND s.section_id::text = v.section_id)
+		SELECT count(*) FROM ev`,
+		total, eventID, pgdialect.Array(ids), pgdialect.Array(ds)).Scan(ctx, &known)
 	if err != nil {
-		return false, fmt.Errorf("add sold total: %w", err)
+		return false, fmt.Errorf("add sold counts: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	if len(ids) == 0 {
-		return true, nil
-	}
-	if _, err := t.tx.NewRaw(`UPDATE event_sections s SET sold = GREATEST(s.sold + v.d, 0)
-		FROM (SELECT * FROM unnest(?::text[], ?::bigint[]) AS x(section_id, d)) v
-		WHERE s.event_id = ? AND s.section_id::text = v.section_id`,
-		pgdialect.Array(ids), pgdialect.Array(ds), eventID).Exec(ctx); err != nil {
-		return false, fmt.Errorf("add section counts: %w", err)
-	}
-	return true, nil
+	return known > 0, nil
 }
 
 // SetAvailability sets the sold counts inventory reported, absolutely.

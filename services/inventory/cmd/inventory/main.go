@@ -36,6 +36,7 @@ func main() {
 				return err
 			}
 			svc := app.New(store.New(rt.DB), hs, cfg, rt.Log)
+			rt.OnClose(svc.Close)
 			hub := live.NewHub(rt.Redis, hs.Channel, cfg.SSEBuffer, rt.Log)
 			rt.OnClose(hub.Close)
 			h := &invhttp.Handler{App: svc, Hub: hub}

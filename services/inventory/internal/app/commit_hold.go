@@ -11,45 +11,112 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/groupcommit"
+	"evently.dev/libs/kafka"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/pg"
 
 	"evently.dev/services/inventory/internal/domain"
+	"evently.dev/services/inventory/internal/store"
 )
 
 // CommitHold turns a live hold into sold seats for a booking (booking → inventory). The
 // ledger decides: one transaction flips exactly the hold's seats AVAILABLE → SOLD, records
 // the commit and writes seats.sold to the outbox, or changes nothing. Only afterwards is
-// Redis told. Retries with the same hold and booking answer the recorded commit (replayed
-// true), even after the hold is gone from Redis.
+// Redis told. Retries with the same hold answer the recorded commit (replayed true), even
+// after the hold is gone from Redis; so does a second booking attempt of the same user for
+// the same hold, which learns the booking id that owns the sale.
 //
-// The commits table is read only when the sale cannot go ahead (hold gone, seats not
-// AVAILABLE, or a unique clash on hold or booking), not up front: a first commit, the
-// common case, costs no extra query, and every way a retry can arrive ends in one of those.
-func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, bool, error) {
+// Concurrent commits are coalesced (see commitBatch): under a rush one transaction carries
+// many buyers' sales, each still all-or-nothing. The commits table is read only when the
+// sale cannot go ahead (hold gone, seats not AVAILABLE, or a unique clash on hold or
+// booking), not up front: a first commit, the common case, costs no extra query.
+//
+// eventID, when not nil, is the event the caller expects the hold to be of: a hold of
+// another event is refused (ErrEventMismatch) before anything is sold.
+func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, bool, error) {
 	h, found, err := s.Holds.Find(ctx, userID, holdID)
 	if err != nil {
 		return domain.Commit{}, false, err
 	}
 	if !found || !h.ExpiresAt.After(s.Now()) {
 		// Committed already (by this request's earlier try or a twin), or truly gone.
-		if c, ok, err := s.recordedCommit(ctx, holdID, bookingID); ok || err != nil {
+		c, ok, err := s.recordedCommit(ctx, holdID, bookingID, userID)
+		if ok && eventID != uuid.Nil && c.EventID != eventID {
+			return domain.Commit{}, false, domain.ErrEventMismatch
+		}
+		if ok || err != nil {
 			return c, ok, err
 		}
 		return domain.Commit{}, false, domain.ErrHoldExpired
 	}
-	ids := h.SeatIDs()
+	if eventID != uuid.Nil && h.EventID != eventID {
+		return domain.Commit{}, false, domain.ErrEventMismatch
+	}
 	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: h.EventID, UserID: userID, Seats: h.Seats,
 		TotalAmount: h.TotalAmount, Currency: h.Currency, CommittedAt: s.Now().UTC().Truncate(time.Microsecond)} // PostgreSQL keeps µs: a replay must answer the same instant
-	err = s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		n, err := s.Store.SellSeats(ctx, tx, h.EventID, bookingID, ids)
+	out, err := s.commits.Do(ctx, sale{hold: h, commit: c, trace: kafka.TraceHeaders(ctx)})
+	if err != nil {
+		return domain.Commit{}, false, err
+	}
+	s.note(h.EventID, h.SeatIDs(), stateSold)
+	if !out.replayed {
+		// The sale is final; Redis only catches up. If this fails the hold lapses on its own
+		// and the sold set is rebuilt from the ledger when missing, so log and answer success.
+		if err := s.Holds.CommitCleanup(context.WithoutCancel(ctx), h.EventID, holdID, userID, h.SeatIDs()); err != nil {
+			s.Log.WarnContext(ctx, "commit: redis cleanup failed", "hold_id", holdID, "error", err)
+		}
+	}
+	return out.commit, out.replayed, nil
+}
+
+// sale is one commit waiting for the group committer.
+type sale struct {
+	hold   domain.Hold
+	commit domain.Commit
+	// trace is the requesting span's context, carried onto the sale's seats.sold event.
+	trace map[string]string
+}
+
+// saleResult is what the committer answers for one sale.
+type saleResult struct {
+	commit   domain.Commit
+	replayed bool
+}
+
+// newCommitter starts the group committer of sales.
+func (s *Service) newCommitter() *groupcommit.Committer[sale, saleResult] {
+	return groupcommit.New(groupcommit.Options[sale, saleResult]{
+		Batch:    s.commitBatch,
+		Single:   s.commitOne,
+		MaxBatch: s.Cfg.Commit.MaxBatch,
+		Workers:  s.Cfg.Commit.Workers,
+		OnBatch: func(size int, fellBack bool) {
+			s.metrics.batch(size, fellBack)
+			if s.OnCommitBatch != nil {
+				s.OnCommitBatch(size, fellBack)
+			}
+		},
+	})
+}
+
+// Close stops the group committer after the sales already queued.
+func (s *Service) Close() { s.commits.Close() }
+
+// commitOne sells one hold in a transaction of its own, with the precise answers a batch
+// cannot give: a twin that committed first, or which seats the ledger refused.
+func (s *Service) commitOne(ctx context.Context, in sale) (saleResult, error) {
+	h, c := in.hold, in.commit
+	ids := h.SeatIDs()
+	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := s.Store.SellSeats(ctx, tx, h.EventID, c.BookingID, ids)
 		if err != nil {
 			return err
 		}
 		if n != len(ids) {
 			// A concurrent retry of this very commit may have sold the seats while this
 			// statement waited for their row locks: it committed, so its record is visible now.
-			if _, found, err := s.Store.FindCommit(ctx, tx, holdID, bookingID); err != nil || found {
+			if _, found, err := s.Store.FindCommit(ctx, tx, c.HoldID, c.BookingID); err != nil || found {
 				if err == nil {
 					err = errRaceLost
 				}
@@ -69,49 +136,123 @@ func (s *Service) CommitHold(ctx context.Context, holdID, bookingID uuid.UUID, u
 		for _, st := range h.Seats {
 			delta[st.SectionID]++
 		}
-		counts, err := s.Store.AdjustSold(ctx, tx, h.EventID, bookingID, delta)
+		counts, err := s.Store.AdjustSold(ctx, tx, h.EventID, c.BookingID, delta)
 		if err != nil {
 			return err
 		}
-		sold := make([]contracts.SoldSeat, len(h.Seats))
-		for i, st := range h.Seats {
-			sold[i] = contracts.SoldSeat{SeatID: st.SeatID, SectionID: st.SectionID, Price: st.Price}
+		e, err := soldEvent(in.trace, c, counts)
+		if err != nil {
+			return err
 		}
-		payload := contracts.SeatsSold{EventID: h.EventID.String(), BookingID: bookingID.String(), HoldID: holdID.String(),
-			UserID: userID, Seats: sold, TotalAmount: h.TotalAmount, Currency: h.Currency, SoldAt: c.CommittedAt}
-		payload.Sections, payload.Capacity, payload.SoldTotal = sectionCounts(counts)
-		_, err = outbox.AddJSON(ctx, tx, contracts.TopicInventorySeats, h.EventID.String(), contracts.TypeSeatsSold, Source, payload)
-		return err
+		return outbox.Add(ctx, tx, e)
 	})
 	if err != nil {
 		if pg.IsUniqueViolation(err) || errors.Is(err, errRaceLost) { // a concurrent twin committed first: answer what it recorded
-			if c, ok, ferr := s.recordedCommit(ctx, holdID, bookingID); ok || ferr != nil {
-				return c, ok, ferr
+			if rc, ok, ferr := s.recordedCommit(ctx, c.HoldID, c.BookingID, c.UserID); ok || ferr != nil {
+				return saleResult{commit: rc, replayed: ok}, ferr
 			}
 		}
-		return domain.Commit{}, false, err
+		return saleResult{}, err
 	}
-	// The sale is final; Redis only catches up. If this fails the hold lapses on its own and
-	// the sold set is rebuilt from the ledger when missing, so log and answer success.
-	if err := s.Holds.CommitCleanup(context.WithoutCancel(ctx), h.EventID, holdID, userID, ids); err != nil {
-		s.Log.WarnContext(ctx, "commit: redis cleanup failed", "hold_id", holdID, "error", err)
+	return saleResult{commit: c}, nil
+}
+
+// errBatchRefused rolls a batch back when the ledger did not take every seat of it; the
+// sales are then retried one by one, which tells each buyer exactly what happened.
+var errBatchRefused = errors.New("ledger refused part of the batch")
+
+// commitBatch sells many holds in one transaction with a fixed number of statements: one
+// UPDATE of every seat, one INSERT of every commit record, one upsert of the sold counters,
+// one read of the counts and one INSERT of every seats.sold. Redis already gave each hold
+// its seats exclusively, so a refusal is rare (a hold racing its expiry after a Redis
+// loss); it rolls back the whole batch and the sales go through commitOne instead.
+func (s *Service) commitBatch(ctx context.Context, sales []sale) ([]saleResult, error) {
+	out := make([]saleResult, len(sales))
+	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		batch := make([]store.Sale, len(sales))
+		commits := make([]domain.Commit, len(sales))
+		inc := map[store.SoldKey]int{}
+		var events []uuid.UUID
+		seen := map[uuid.UUID]bool{}
+		seats := 0
+		for i, in := range sales {
+			c := in.commit
+			batch[i] = store.Sale{EventID: c.EventID, BookingID: c.BookingID, SeatIDs: in.hold.SeatIDs()}
+			commits[i] = c
+			seats += len(batch[i].SeatIDs)
+			shard := store.ShardOf(c.BookingID)
+			for _, st := range c.Seats {
+				inc[store.SoldKey{EventID: c.EventID, SectionID: st.SectionID, Shard: shard}]++
+			}
+			if !seen[c.EventID] {
+				seen[c.EventID] = true
+				events = append(events, c.EventID)
+			}
+		}
+		n, err := s.Store.SellBatch(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		if n != seats {
+			return errBatchRefused
+		}
+		if err := s.Store.InsertCommits(ctx, tx, commits); err != nil {
+			return err
+		}
+		if err := s.Store.AddSold(ctx, tx, inc); err != nil {
+			return err
+		}
+		counts, err := s.Store.SectionCounts(ctx, tx, events)
+		if err != nil {
+			return err
+		}
+		evs := make([]kafka.Event, len(sales))
+		for i, in := range sales {
+			if evs[i], err = soldEvent(in.trace, in.commit, counts[in.commit.EventID]); err != nil {
+				return err
+			}
+			out[i] = saleResult{commit: in.commit}
+		}
+		return outbox.AddMany(ctx, tx, evs)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return c, false, nil
+	return out, nil
+}
+
+// soldEvent builds the seats.sold event of a commit; counts are the sections' absolute
+// counts as the committing transaction saw them. The event carries the trace of the
+// request that caused it, even when a batch of many requests writes it.
+func soldEvent(trace map[string]string, c domain.Commit, counts []domain.SectionCount) (kafka.Event, error) {
+	sold := make([]contracts.SoldSeat, len(c.Seats))
+	for i, st := range c.Seats {
+		sold[i] = contracts.SoldSeat{SeatID: st.SeatID, SectionID: st.SectionID, Price: st.Price, Label: st.Label}
+	}
+	payload := contracts.SeatsSold{EventID: c.EventID.String(), BookingID: c.BookingID.String(), HoldID: c.HoldID.String(),
+		UserID: c.UserID, Seats: sold, TotalAmount: c.TotalAmount, Currency: c.Currency, SoldAt: c.CommittedAt}
+	payload.Sections, payload.Capacity, payload.SoldTotal = sectionCounts(counts)
+	e, err := kafka.NewEvent(contracts.TopicInventorySeats, c.EventID.String(), contracts.TypeSeatsSold, Source, payload)
+	if err != nil {
+		return kafka.Event{}, err
+	}
+	e.Headers = trace
+	return e, nil
 }
 
 // errRaceLost marks a commit that a concurrent twin made first.
 var errRaceLost = errors.New("commit raced by a twin")
 
 // recordedCommit answers a retried commit from the commits table: the same hold and
-// booking → the recorded result; the hold with another booking, or the booking with
-// another hold → conflict.
-func (s *Service) recordedCommit(ctx context.Context, holdID, bookingID uuid.UUID) (domain.Commit, bool, error) {
+// booking, or the same hold and user (a second confirm of one hold) → the recorded result;
+// the hold with another user's booking, or the booking with another hold → conflict.
+func (s *Service) recordedCommit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, bool, error) {
 	c, ok, err := s.Store.FindCommit(ctx, s.Store.DB, holdID, bookingID)
 	if err != nil || !ok {
 		return domain.Commit{}, false, err
 	}
 	switch {
-	case c.HoldID == holdID && c.BookingID == bookingID:
+	case c.HoldID == holdID && (c.BookingID == bookingID || c.UserID == userID):
 		return c, true, nil
 	case c.HoldID == holdID:
 		return domain.Commit{}, false, domain.ErrHoldCommitted
@@ -198,8 +339,10 @@ func (s *Service) SyncReturned(ctx context.Context, r ReturnedSeats) error {
 		}
 	}
 	if r.Closed {
+		s.note(r.EventID, r.SeatIDs, stateSold) // closed seats show as sold
 		return nil
 	}
+	s.note(r.EventID, r.SeatIDs, stateAvailable)
 	return s.Holds.Unsold(ctx, r.EventID, domain.Change{Type: domain.ChangeReturned, SeatIDs: r.SeatIDs})
 }
 

@@ -107,6 +107,7 @@ func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (dom
 		switch res.Outcome {
 		case holds.Held:
 			h.CreatedAt, h.ExpiresAt = res.CreatedAt, res.ExpiresAt
+			s.note(h.EventID, h.SeatIDs(), stateHeld)
 			s.announce(ctx, h.EventID, contracts.TypeHoldCreated, contracts.HoldCreated{HoldID: h.ID.String(),
 				EventID: h.EventID.String(), UserID: h.UserID, SeatIDs: h.SeatIDs(), TotalAmount: h.TotalAmount,
 				Currency: h.Currency, Purpose: h.Purpose, CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt})
@@ -131,33 +132,23 @@ func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (dom
 	}
 }
 
-// holdBestAvailable picks seats from a snapshot and holds them; losing a race to another
-// buyer means a fresh snapshot, a few times.
+// holdBestAvailable picks seats from the event's view and holds them. Picked seats are
+// marked held in the view at once, so concurrent buyers served by this replica pick
+// different seats instead of racing for the same ones; seats the hold script refuses
+// (taken through another replica, or since the view was read) are marked too before the
+// next pick. The last retry reads the view afresh.
 func (s *Service) holdBestAvailable(ctx context.Context, p placement, spec domain.HoldSpec) (domain.Hold, error) {
 	if _, ok := p.ev.Section(spec.SectionID); !ok {
 		return domain.Hold{}, domain.ErrSectionNotFound
 	}
 	runs := p.layout.runs[spec.SectionID]
 	for attempt := 0; ; attempt++ {
-		snap, err := s.snapshot(ctx, p.ev.ID)
+		last := attempt >= s.Cfg.Hold.BestAvailableRetries
+		v, err := s.freshView(ctx, p.layout, last && attempt > 0)
 		if err != nil {
 			return domain.Hold{}, err
 		}
-		pick := make([]domain.PickRun, len(runs))
-		for i, run := range runs {
-			seats := make([]domain.PickSeat, len(run))
-			for j, idx := range run {
-				id := p.layout.Seats[idx].ID
-				_, sold := snap.Sold[id]
-				_, held := snap.Held[id]
-				seats[j] = domain.PickSeat{ID: id, Free: !sold && !held}
-			}
-			pick[i] = domain.PickRun{Rank: i, Seats: seats}
-		}
-		ids := domain.PickAdjacent(pick, spec.Quantity)
-		if ids == nil && spec.AllowSplit {
-			ids = domain.PickSplit(pick, spec.Quantity)
-		}
+		ids := v.pick(p.layout, runs, spec)
 		if ids == nil {
 			detail := "no %d adjacent seats are available in this section"
 			if spec.AllowSplit {
@@ -166,11 +157,44 @@ func (s *Service) holdBestAvailable(ctx context.Context, p placement, spec domai
 			return domain.Hold{}, domain.ErrNotEnoughSeats.WithDetail(detail, spec.Quantity)
 		}
 		h, err := s.place(ctx, p, ids)
-		if errors.Is(err, domain.ErrSeatsTaken) && attempt < s.Cfg.Hold.BestAvailableRetries {
+		if err == nil {
+			return h, nil
+		}
+		var taken []string
+		if ae, ok := apperr.As(err); ok && errors.Is(err, domain.ErrSeatsTaken) {
+			taken, _ = ae.Extra["conflicting_seat_ids"].([]string)
+		}
+		// Unreserve what was not taken by someone else; keep the refused seats marked.
+		v.mark(p.layout, ids, stateAvailable)
+		v.mark(p.layout, taken, stateHeld)
+		if errors.Is(err, domain.ErrSeatsTaken) && !last {
 			continue
 		}
 		return h, err
 	}
+}
+
+// pick chooses seats for spec from the view and marks them held there, under the view's
+// lock so that two concurrent picks never choose the same seat.
+func (v *view) pick(l *Layout, runs [][]int32, spec domain.HoldSpec) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	pick := make([]domain.PickRun, len(runs))
+	for i, run := range runs {
+		seats := make([]domain.PickSeat, len(run))
+		for j, idx := range run {
+			seats[j] = domain.PickSeat{ID: l.Seats[idx].ID, Free: v.status[idx] == stateAvailable}
+		}
+		pick[i] = domain.PickRun{Rank: i, Seats: seats}
+	}
+	ids := domain.PickAdjacent(pick, spec.Quantity)
+	if ids == nil && spec.AllowSplit {
+		ids = domain.PickSplit(pick, spec.Quantity)
+	}
+	for _, id := range ids {
+		v.status[l.index[id]] = stateHeld
+	}
+	return ids
 }
 
 // announce records an analytics event (hold.created/released) for the outbox after the
@@ -203,13 +227,15 @@ type queued struct {
 }
 
 func (s *Service) writeAnnouncements(ctx context.Context, batch []queued) {
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		for _, q := range batch {
-			if err := outbox.Add(q.ctx, tx, q.e); err != nil {
-				return err
-			}
+	evs := make([]kafka.Event, len(batch))
+	for i, q := range batch {
+		evs[i] = q.e
+		if evs[i].Headers == nil {
+			evs[i].Headers = kafka.TraceHeaders(q.ctx)
 		}
-		return nil
+	}
+	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return outbox.AddMany(ctx, tx, evs)
 	})
 	if err != nil {
 		s.Log.WarnContext(ctx, "could not record hold events", "count", len(batch), "error", err)

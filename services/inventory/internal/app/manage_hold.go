@@ -46,6 +46,7 @@ func (s *Service) ReleaseHold(ctx context.Context, userID string, holdID uuid.UU
 	if err != nil {
 		return err
 	}
+	s.note(h.EventID, released.SeatIDs(), stateAvailable)
 	s.announce(ctx, h.EventID, contracts.TypeHoldReleased, contracts.HoldReleased{HoldID: holdID.String(),
 		EventID: h.EventID.String(), UserID: userID, SeatIDs: released.SeatIDs(), Purpose: released.Purpose,
 		ReleasedAt: s.Now().UTC()})

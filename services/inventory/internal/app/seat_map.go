@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/holds"
 )
 
 // SeatMap is an event's layout with every seat's status at one moment.
@@ -26,21 +25,6 @@ const (
 
 var stateNames = [...]string{domain.SeatAvailable, domain.SeatHeld, domain.SeatSold}
 
-func newSeatMap(ev domain.Event, l *Layout, snap holds.Snapshot) SeatMap {
-	st := make([]uint8, len(l.Seats))
-	for id := range snap.Held {
-		if i, ok := l.index[id]; ok {
-			st[i] = stateHeld
-		}
-	}
-	for id := range snap.Sold {
-		if i, ok := l.index[id]; ok {
-			st[i] = stateSold
-		}
-	}
-	return SeatMap{Event: ev, Layout: l, status: st}
-}
-
 // StatusAt returns the status of the layout's i-th seat: SOLD (or closed), HELD or AVAILABLE.
 func (m *SeatMap) StatusAt(i int) string { return stateNames[m.status[i]] }
 
@@ -54,7 +38,8 @@ func (m *SeatMap) Status(seatID string) string {
 }
 
 // SeatMap combines the cached layout, the ledger's sold seats (Redis sold set, rebuilt when
-// missing) and the live holds — three reads whatever the number of seats.
+// missing) and the live holds — three reads whatever the number of seats, and none while
+// the event's view is fresh (AVAILABILITY_CACHE_TTL).
 func (s *Service) SeatMap(ctx context.Context, eventID uuid.UUID) (SeatMap, error) {
 	ev, err := s.Event(ctx, eventID)
 	if err != nil {
@@ -64,11 +49,11 @@ func (s *Service) SeatMap(ctx context.Context, eventID uuid.UUID) (SeatMap, erro
 	if err != nil {
 		return SeatMap{}, err
 	}
-	snap, err := s.snapshot(ctx, eventID)
+	v, err := s.freshView(ctx, l, false)
 	if err != nil {
 		return SeatMap{}, err
 	}
-	return newSeatMap(ev, l, snap), nil
+	return SeatMap{Event: ev, Layout: l, status: v.copyStatus()}, nil
 }
 
 // SectionAvailability is one section's counts.

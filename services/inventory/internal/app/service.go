@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/groupcommit"
 
 	"evently.dev/services/inventory/internal/config"
 	"evently.dev/services/inventory/internal/domain"
@@ -32,16 +33,23 @@ type Service struct {
 	Log   *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// OnCommitBatch, when set before the first commit, sees each ledger transaction of
+	// sales: how many it carried and whether it fell back to one transaction per sale.
+	OnCommitBatch func(size int, fellBack bool)
 
 	mu      sync.Mutex
 	events  map[uuid.UUID]cachedEvent
 	layouts map[uuid.UUID]*Layout
+	views   map[uuid.UUID]*view
 	// Striped locks make concurrent loads of one event's layout, or rebuilds of one event's
 	// sold set, happen once without a map of locks that grows forever.
 	layoutLocks [64]sync.Mutex
 	soldLocks   [64]sync.Mutex
 	// announcements is the queue of hold.created/released rows while RunAnnouncer runs.
 	announcements atomic.Pointer[chan queued]
+	// commits coalesces concurrent sales into shared transactions (see CommitHold).
+	commits *groupcommit.Committer[sale, saleResult]
+	metrics commitMetrics
 }
 
 type cachedEvent struct {
@@ -52,8 +60,10 @@ type cachedEvent struct {
 
 // New builds the service.
 func New(st *store.Store, hs *holds.Store, cfg config.Config, log *slog.Logger) *Service {
-	return &Service{Store: st, Holds: hs, Cfg: cfg, Log: log, Now: time.Now,
-		events: map[uuid.UUID]cachedEvent{}, layouts: map[uuid.UUID]*Layout{}}
+	s := &Service{Store: st, Holds: hs, Cfg: cfg, Log: log, Now: time.Now,
+		events: map[uuid.UUID]cachedEvent{}, layouts: map[uuid.UUID]*Layout{}, views: map[uuid.UUID]*view{}, metrics: newCommitMetrics()}
+	s.commits = s.newCommitter()
+	return s
 }
 
 // Event returns the event's sale data (status, prices, limit), cached for EVENT_CACHE_TTL.

@@ -99,6 +99,7 @@ func (s *Service) announceExpired(ctx context.Context, claimed []holds.Expired) 
 				continue
 			}
 			h := x.Hold
+			s.note(h.EventID, h.SeatIDs(), stateAvailable)
 			e, err := kafka.NewEvent(contracts.TopicInventorySeats, h.EventID.String(), contracts.TypeHoldExpired, Source,
 				contracts.HoldExpired{HoldID: x.HoldID, EventID: h.EventID.String(), UserID: h.UserID,
 					SeatIDs: h.SeatIDs(), Purpose: h.Purpose, ExpiredAt: x.ExpiredAt})

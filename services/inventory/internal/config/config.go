@@ -15,11 +15,17 @@ type Config struct {
 	Redis redisx.Config
 	Kafka kafka.Config
 	Hold  Hold
+	// Commit configures the group commit of sales.
+	Commit Commit
 	// EventCacheTTL bounds how stale an event's sale status, prices and hold limit may be in
 	// one replica's memory; the layout itself is immutable once published and cached for good.
 	EventCacheTTL time.Duration `envconfig:"EVENT_CACHE_TTL" default:"2s"`
 	// LayoutCacheEvents is how many events' expanded seat layouts one replica keeps in memory.
 	LayoutCacheEvents int `envconfig:"LAYOUT_CACHE_EVENTS" default:"32"`
+	// AvailabilityCacheTTL is how long one replica answers seat maps, availability and
+	// best-available picks from the seat states it last read from Redis (0: read every time).
+	// Holds stay exact: Redis's hold script decides every seat.
+	AvailabilityCacheTTL time.Duration `envconfig:"AVAILABILITY_CACHE_TTL" default:"250ms"`
 	// SSEHeartbeat is the interval of comment lines that keep idle streams open through proxies.
 	SSEHeartbeat time.Duration `envconfig:"SSE_HEARTBEAT" default:"15s"`
 	// SSEBuffer is each subscriber's queue of pending changes; a slower client loses changes
@@ -44,4 +50,12 @@ type Hold struct {
 	MaxSeats int `envconfig:"HOLD_MAX_SEATS" default:"50"`
 	// OfferMaxTTL bounds the ttl_seconds of an internal (waitlist offer) hold.
 	OfferMaxTTL time.Duration `envconfig:"HOLD_OFFER_MAX_TTL" default:"2h"`
+}
+
+// Commit configures how concurrent sales share ledger transactions.
+type Commit struct {
+	// MaxBatch bounds the sales one ledger transaction carries.
+	MaxBatch int `envconfig:"COMMIT_MAX_BATCH" default:"128"`
+	// Workers is how many ledger transactions of sales may be in flight at once.
+	Workers int `envconfig:"COMMIT_WORKERS" default:"2"`
 }

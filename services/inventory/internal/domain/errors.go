@@ -18,5 +18,7 @@ var (
 	ErrHoldExpired     = apperr.New(apperr.KindConflict, "hold_expired", "the hold has expired or does not exist")
 	ErrHoldMaxLifetime = apperr.New(apperr.KindConflict, "hold_max_lifetime_reached", "the hold cannot be extended beyond its maximum lifetime")
 	ErrHoldCommitted   = apperr.New(apperr.KindConflict, "hold_already_committed", "the hold was already committed for another booking")
-	ErrBookingUsed     = apperr.New(apperr.KindConflict, "booking_already_committed", "the booking already committed another hold")
+	// ErrEventMismatch refuses a commit whose caller expected the hold to be of another event.
+	ErrEventMismatch = apperr.New(apperr.KindUnprocessable, "event_mismatch", "the hold belongs to another event")
+	ErrBookingUsed   = apperr.New(apperr.KindConflict, "booking_already_committed", "the booking already committed another hold")
 )

@@ -264,6 +264,8 @@ func (h *Handler) internalGetHold(c echo.Context) error {
 type commitRequest struct {
 	BookingID string `json:"booking_id"`
 	UserID    string `json:"user_id"`
+	// EventID, optional, is the event the caller expects the hold to be of.
+	EventID string `json:"event_id,omitempty"`
 }
 
 type commitDTO struct {
@@ -296,10 +298,16 @@ func (h *Handler) commit(c echo.Context) error {
 	if strings.TrimSpace(req.UserID) == "" || len(req.UserID) > 64 {
 		bad.Add("user_id", "is required (at most 64 characters)")
 	}
+	var eventID uuid.UUID
+	if req.EventID != "" {
+		if eventID, err = uuid.Parse(req.EventID); err != nil {
+			bad.Add("event_id", "must be a UUID")
+		}
+	}
 	if err := bad.BadRequest(); err != nil {
 		return err
 	}
-	cm, replayed, err := h.App.CommitHold(c.Request().Context(), holdID, bookingID, req.UserID)
+	cm, replayed, err := h.App.CommitHold(c.Request().Context(), holdID, bookingID, req.UserID, eventID)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"evently.dev/libs/assertion"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/testkit"
 
@@ -395,6 +398,16 @@ func TestIntegrationCommitIsIdempotentAndRefusesStaleHolds(t *testing.T) {
 	if r := commit(t, env, id, booking, user()); r.Status != 409 && r.Status != 404 {
 		t.Fatalf("commit for another user: %d %s", r.Status, r.Body)
 	}
+	// A caller that expects another event is refused before anything is sold.
+	if r := env.Call(t, "POST", "/internal/v1/holds/"+id+"/commit", "service:booking",
+		map[string]any{"booking_id": booking, "user_id": u, "event_id": uuid.NewString()}); r.Status != 422 ||
+		!strings.Contains(string(r.Body), "event_mismatch") {
+		t.Fatalf("commit for another event: %d %s", r.Status, r.Body)
+	}
+	if r := env.Call(t, "POST", "/internal/v1/holds/"+id+"/commit", "service:booking",
+		map[string]any{"booking_id": booking, "user_id": u, "event_id": "nope"}); r.Status != 400 {
+		t.Fatalf("commit with a bad event id: %d %s", r.Status, r.Body)
+	}
 	first := commit(t, env, id, booking, u)
 	if first.Status != 200 {
 		t.Fatalf("commit: %d %s", first.Status, first.Body)
@@ -412,8 +425,12 @@ func TestIntegrationCommitIsIdempotentAndRefusesStaleHolds(t *testing.T) {
 			t.Fatalf("retry: %d %s", r.Status, r.Body)
 		}
 	}
-	if r := commit(t, env, id, uuid.NewString(), u); r.Status != 409 {
-		t.Fatalf("same hold, other booking: %d %s", r.Status, r.Body)
+	// The same user's second booking attempt of the hold learns the sale and its booking.
+	if r := commit(t, env, id, uuid.NewString(), u); r.Status != 200 || r.JSON(t)["booking_id"] != booking || r.JSON(t)["replayed"] != true {
+		t.Fatalf("same hold, same user, other booking: %d %s", r.Status, r.Body)
+	}
+	if r := commit(t, env, id, uuid.NewString(), user()); r.Status != 409 && r.Status != 404 {
+		t.Fatalf("same hold, other user: %d %s", r.Status, r.Body)
 	}
 	if got := ledgerStatus(t, env, p.EventID); got["SOLD"] != 2 {
 		t.Fatalf("ledger = %v", got)
@@ -744,6 +761,34 @@ func TestIntegrationLayout50k(t *testing.T) {
 	}
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	t.Logf("layout of 50,000 seats over HTTP: median %s, max %s", durs[len(durs)/2], durs[len(durs)-1])
+
+	// A client that accepts gzip gets the map compressed, and it decodes to the same JSON.
+	req, err := http.NewRequest("GET", env.URL+"/api/v1/events/"+p.EventID+"/venue/layout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	reqID := uuid.NewString()
+	req.Header.Set(assertion.HeaderRequestID, reqID)
+	assertion.Sign(req.Header, inventorytest.Secret, assertion.Identity{UserID: u, Role: assertion.RoleUser}, reqID, time.Now())
+	res, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("layout with Accept-Encoding gzip: %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) || !strings.Contains(string(plain), `"status":"HELD"`) {
+		t.Fatalf("gzipped layout does not decode to the map (%v)", err)
+	}
+	t.Logf("layout of 50,000 seats: %d bytes, %d gzipped", len(plain), len(raw))
 	if got := ledgerStatus(t, env, p.EventID); got["AVAILABLE"] != 50_000 {
 		t.Fatalf("ledger = %v", got)
 	}

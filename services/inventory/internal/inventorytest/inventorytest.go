@@ -64,6 +64,7 @@ func DefaultConfig() config.Config {
 	c.Hold = config.Hold{TTL: 10 * time.Minute, MaxLifetime: 30 * time.Minute, SweepInterval: time.Second,
 		BestAvailableRetries: 3, MaxSeats: 50, OfferMaxTTL: 2 * time.Hour}
 	c.EventCacheTTL = 2 * time.Second
+	c.AvailabilityCacheTTL = 250 * time.Millisecond
 	c.LayoutCacheEvents = 32
 	c.SSEHeartbeat = 15 * time.Second
 	c.SSEBuffer = 256

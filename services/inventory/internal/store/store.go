@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -487,4 +489,118 @@ func (s *Store) CountSeats(ctx context.Context, eventID uuid.UUID) ([]SeatCounts
 	err := s.DB.NewRaw(`SELECT section_id, status, count(*) AS n FROM seats WHERE event_id = ? GROUP BY 1, 2 ORDER BY 1, 2`,
 		eventID).Scan(ctx, &out)
 	return out, err
+}
+
+// Sale is one hold's seats to flip AVAILABLE → SOLD for a booking, in a batch.
+type Sale struct {
+	EventID   uuid.UUID
+	BookingID uuid.UUID
+	SeatIDs   []string
+}
+
+// SellBatch flips the seats of many sales in one statement and returns how many rows
+// changed; the caller rolls back unless that equals the number of seats named. It is the
+// group-commit form of SellSeats: one statement for a whole batch of buyers.
+func (s *Store) SellBatch(ctx context.Context, db bun.IDB, sales []Sale) (int, error) {
+	var q strings.Builder
+	q.WriteString(`UPDATE seats SET status = 'SOLD', booking_id = v.booking_id, version = seats.version + 1, updated_at = now()
+		FROM (VALUES `)
+	args := make([]any, 0, len(sales)*6)
+	n := 0
+	for _, sale := range sales {
+		for _, id := range sale.SeatIDs {
+			if n > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?::uuid, ?::text, ?::uuid)")
+			args = append(args, sale.EventID, id, sale.BookingID)
+			n++
+		}
+	}
+	q.WriteString(`) AS v (event_id, seat_id, booking_id)
+		WHERE seats.event_id = v.event_id AND seats.seat_id = v.seat_id AND seats.status = 'AVAILABLE'`)
+	res, err := db.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("sell %d seats: %w", n, err)
+	}
+	changed, err := res.RowsAffected()
+	return int(changed), err
+}
+
+// InsertCommits records many commits in one statement; any clash (a twin committing the
+// same hold or booking) fails the whole statement.
+func (s *Store) InsertCommits(ctx context.Context, db bun.IDB, cs []domain.Commit) error {
+	rows := make([]commitRow, len(cs))
+	for i, c := range cs {
+		rows[i] = commitRow{HoldID: c.HoldID, BookingID: c.BookingID, EventID: c.EventID, UserID: c.UserID,
+			Seats: c.Seats, TotalAmount: c.TotalAmount, Currency: c.Currency, CommittedAt: c.CommittedAt.UTC()}
+	}
+	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert %d commits: %w", len(cs), err)
+	}
+	return nil
+}
+
+// SoldKey names one counter shard of one section of one event.
+type SoldKey struct {
+	EventID   uuid.UUID
+	SectionID string
+	Shard     int
+}
+
+// AddSold adds positive increments to many counter shards in one upsert. Keys are sorted
+// so that concurrent batches lock shard rows in the same order and cannot deadlock.
+func (s *Store) AddSold(ctx context.Context, db bun.IDB, inc map[SoldKey]int) error {
+	if len(inc) == 0 {
+		return nil
+	}
+	keys := make([]SoldKey, 0, len(inc))
+	for k := range inc {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.EventID != b.EventID {
+			return a.EventID.String() < b.EventID.String()
+		}
+		if a.SectionID != b.SectionID {
+			return a.SectionID < b.SectionID
+		}
+		return a.Shard < b.Shard
+	})
+	var q strings.Builder
+	q.WriteString(`INSERT INTO section_sold_shards (event_id, section_id, shard, sold) VALUES `)
+	args := make([]any, 0, len(keys)*4)
+	for i, k := range keys {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?)")
+		args = append(args, k.EventID, k.SectionID, k.Shard, inc[k])
+	}
+	q.WriteString(` ON CONFLICT (event_id, section_id, shard) DO UPDATE SET sold = section_sold_shards.sold + EXCLUDED.sold`)
+	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("add sold to %d shards: %w", len(keys), err)
+	}
+	return nil
+}
+
+// SectionCounts returns each event's sections in layout order with their summed counters,
+// for the events of one batch in one query.
+func (s *Store) SectionCounts(ctx context.Context, db bun.IDB, eventIDs []uuid.UUID) (map[uuid.UUID][]domain.SectionCount, error) {
+	var secs []sectionRow
+	err := db.NewSelect().Model(&secs).
+		ColumnExpr("section_row.*").
+		ColumnExpr(`(SELECT COALESCE(sum(x.sold), 0) FROM section_sold_shards AS x
+			WHERE x.event_id = section_row.event_id AND x.section_id = section_row.section_id) AS sold`).
+		Where("section_row.event_id IN (?)", bun.List(eventIDs)).
+		Order("section_row.event_id", "section_row.position").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("section counts: %w", err)
+	}
+	out := make(map[uuid.UUID][]domain.SectionCount, len(eventIDs))
+	for _, sr := range secs {
+		out[sr.EventID] = append(out[sr.EventID], domain.SectionCount{SectionID: sr.SectionID, Capacity: sr.Capacity, Sold: sr.Sold})
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,6 +190,15 @@ func TestIntegrationOfferLifecycleFromEvents(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT count(*) FROM notifications WHERE kind = 'waitlist_offer_expired' AND user_id = 'u1'"); n != 1 {
 		t.Fatalf("%d offer-expired emails", n)
+	}
+	// The email is addressed from the read models: the user's name and the event's.
+	var body string
+	if err := db.QueryRowContext(ctx, "SELECT body_text FROM notifications WHERE kind = 'waitlist_offer_expired' AND user_id = 'u1'").
+		Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "Uma") || !strings.Contains(body, "Gig") {
+		t.Fatalf("offer-expired email does not name the user and the event:\n%s", body)
 	}
 	if n := count(t, db, "SELECT count(*) FROM outbox WHERE type = ?", contracts.TypeWaitlistExpired); n != 1 {
 		t.Fatalf("%d waitlist.expired events", n)

@@ -15,22 +15,15 @@ import (
 // notify renders one email and queues it in r's transaction. key names the cause, so a
 // cause applied twice queues one email.
 func notify(ctx context.Context, r domain.Repository, kind, key, userID string, eventID uuid.UUID, d mail.Data) error {
-	if u, err := r.User(ctx, userID); err == nil {
-		d.FirstName = u.FirstName
-	} else if !isNotFound(err) {
+	a, err := r.Addressee(ctx, userID, eventID)
+	if err != nil {
 		return err
 	}
+	d.FirstName = a.FirstName
 	if d.EventName == "" {
-		ev, err := r.Event(ctx, eventID)
-		switch {
-		case err == nil:
-			d.EventName, d.VenueName = ev.Name, ev.VenueName
-			if ev.StartsAt != nil {
-				d.EventStart = formatTime(*ev.StartsAt)
-			}
-		case isNotFound(err):
-		default:
-			return err
+		d.EventName, d.VenueName = a.EventName, a.VenueName
+		if a.StartsAt != nil {
+			d.EventStart = formatTime(*a.StartsAt)
 		}
 	}
 	if d.EventName == "" {

@@ -56,7 +56,7 @@ type Notify struct {
 	// PollInterval is how often the sender looks for due notifications.
 	PollInterval time.Duration `envconfig:"NOTIFY_POLL_INTERVAL" default:"500ms"`
 	// Batch is how many notifications one pass claims.
-	Batch int `envconfig:"NOTIFY_BATCH" default:"20"`
+	Batch int `envconfig:"NOTIFY_BATCH" default:"100"`
 	// MaxAttempts is how many deliveries are tried before a notification is marked failed.
 	MaxAttempts int `envconfig:"NOTIFY_MAX_ATTEMPTS" default:"12"`
 	// MinBackoff and MaxBackoff bound the doubling wait between delivery attempts.

@@ -113,6 +113,7 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 			return nil
 		}
 		errs := s.Mailer.SendAll(ctx, envs)
+		sent := make([]store.Delivered, 0, len(sendable))
 		for i, n := range sendable {
 			if errs[i] != nil {
 				if err := s.failed(ctx, tx, n, errs[i].Error()); err != nil {
@@ -120,11 +121,9 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			if err := store.MarkSent(ctx, tx, n.ID, *n.Recipient); err != nil {
-				return err
-			}
+			sent = append(sent, store.Delivered{ID: n.ID, Recipient: *n.Recipient})
 		}
-		return nil
+		return store.MarkSent(ctx, tx, sent)
 	})
 	return claimed, err
 }

@@ -47,6 +47,15 @@ type UserInfo struct {
 	LastName  string
 }
 
+// Addressee is what an email needs from the read models: the user's first name and the
+// event's name, venue and start. A user or event not known (yet) leaves its fields empty.
+type Addressee struct {
+	FirstName string
+	EventName string
+	VenueName string
+	StartsAt  *time.Time
+}
+
 // Notification is one email to write in the same transaction as its cause.
 type Notification struct {
 	// DedupeKey identifies the cause, so re-applying it writes no second email.
@@ -89,6 +98,8 @@ type Repository interface {
 	Event(ctx context.Context, id uuid.UUID) (EventInfo, error)
 	UpsertUser(ctx context.Context, u UserInfo) error
 	User(ctx context.Context, id string) (UserInfo, error)
+	// Addressee reads what an email to userID about eventID needs, in one round trip.
+	Addressee(ctx context.Context, userID string, eventID uuid.UUID) (Addressee, error)
 
 	// Offer rounds and notifications.
 	RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error

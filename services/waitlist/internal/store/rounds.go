@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"evently.dev/services/waitlist/internal/domain"
 )
@@ -91,10 +92,26 @@ func ClaimNotifications(ctx context.Context, tx bun.Tx, limit int) ([]PendingNot
 	return out, err
 }
 
-// MarkSent records a delivered notification.
-func MarkSent(ctx context.Context, tx bun.Tx, id uuid.UUID, recipient string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = 'SENT', recipient = ?, sent_at = now(),
-		attempts = attempts + 1, last_error = NULL WHERE id = ?`, recipient, id)
+// Delivered is one notification the mail server accepted, and the address it went to.
+type Delivered struct {
+	ID        uuid.UUID
+	Recipient string
+}
+
+// MarkSent records delivered notifications, all in one statement.
+func MarkSent(ctx context.Context, tx bun.Tx, sent []Delivered) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(sent))
+	to := make([]string, len(sent))
+	for i, d := range sent {
+		ids[i], to[i] = d.ID, d.Recipient
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE notifications AS n SET status = 'SENT', recipient = v.recipient, sent_at = now(),
+			attempts = n.attempts + 1, last_error = NULL
+		FROM unnest(?::uuid[], ?::text[]) AS v (id, recipient) WHERE n.id = v.id`,
+		pgdialect.Array(ids), pgdialect.Array(to))
 	return err
 }
 

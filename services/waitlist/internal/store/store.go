@@ -352,6 +352,19 @@ func (r *Repo) User(ctx context.Context, id string) (domain.UserInfo, error) {
 	return u, nil
 }
 
+// Addressee reads the user's and the event's names in one statement: every email needs
+// both, and a confirmation email is written for every booking.
+func (r *Repo) Addressee(ctx context.Context, userID string, eventID uuid.UUID) (domain.Addressee, error) {
+	var a domain.Addressee
+	err := r.db.NewRaw(`SELECT coalesce(u.first_name, ''), coalesce(e.name, ''), coalesce(e.venue_name, ''), e.starts_at
+		FROM (SELECT 1) AS one LEFT JOIN users u ON u.id = ? LEFT JOIN events e ON e.id = ?`, userID, eventID).
+		Scan(ctx, &a.FirstName, &a.EventName, &a.VenueName, &a.StartsAt)
+	if err != nil {
+		return domain.Addressee{}, fmt.Errorf("addressee: %w", err)
+	}
+	return a, nil
+}
+
 // RequestRound asks the round worker for an offer round of the event (now).
 func (r *Repo) RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error {
 	_, err := r.db.ExecContext(ctx, `INSERT INTO offer_rounds (event_id, reason) VALUES (?, ?)

@@ -68,6 +68,9 @@ type Fake struct {
 	// DropAnswer commits and then answers 503, as if the answer was lost on the way back
 	// (the booking service's crash or timeout right after inventory's commit).
 	DropAnswer bool
+	// OnSale, when set, runs after a new sale is recorded and before it is answered: what
+	// happens meanwhile elsewhere (the seats.sold reconciler being quick, say).
+	OnSale func(holdID, bookingID uuid.UUID)
 }
 
 // New starts a fake inventory for the test's life.
@@ -158,6 +161,7 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		BookingID string `json:"booking_id"`
 		UserID    string `json:"user_id"`
+		EventID   string `json:"event_id"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.UserID == "" {
 		problem(w, 400, "invalid_json", "bad body")
@@ -171,8 +175,14 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Calls++
+	if h, ok := f.holds[holdID]; ok && body.EventID != "" && h.EventID.String() != body.EventID {
+		problem(w, 422, "event_mismatch", "the hold belongs to another event")
+		return
+	}
 	if c, ok := f.commits[holdID]; ok {
-		if c.BookingID != bookingID.String() {
+		// Like inventory: the same user's second booking attempt of a committed hold learns
+		// the sale (and its booking id); anyone else is refused.
+		if c.BookingID != bookingID.String() && c.UserID != body.UserID {
 			problem(w, 409, "hold_already_committed", "the hold was already committed for another booking")
 			return
 		}
@@ -206,6 +216,9 @@ func (f *Fake) commit(w http.ResponseWriter, r *http.Request) {
 		Seats: h.Seats, TotalAmount: total, Currency: h.Currency, CommittedAt: time.Now().UTC()}
 	f.commits[holdID] = c
 	delete(f.holds, holdID)
+	if f.OnSale != nil {
+		f.OnSale(holdID, bookingID)
+	}
 	f.answer(w, c)
 }
 

@@ -1,0 +1,47 @@
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/contracts"
+	"evently.dev/libs/kafka"
+
+	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/store"
+)
+
+// GroupInventory is the consumer group reading inventory's topic for seats.sold: each sale
+// is noted for the sales reconciler, which writes the booking of a sale whose request died
+// between inventory's commit and the booking write (see app.ReconcileSales).
+const GroupInventory = "booking-inventory"
+
+// Inventory handles seats.sold from evently.inventory.seats.v1 inside the consumer's
+// transaction tx: one INSERT per sale, so that every sale ends with its CONFIRMED booking.
+func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+	if e.Type != contracts.TypeSeatsSold {
+		return nil
+	}
+	var p contracts.SeatsSold
+	eventID, err := decode(e, &p, func() string { return p.EventID })
+	if err != nil {
+		return err
+	}
+	bookingID, err1 := uuid.Parse(p.BookingID)
+	holdID, err2 := uuid.Parse(p.HoldID)
+	if err1 != nil || err2 != nil || p.UserID == "" || len(p.Seats) == 0 {
+		return consumer.Permanent(fmt.Errorf("%s %s: incomplete sale (booking %q, hold %q, user %q, %d seats)",
+			e.Type, e.ID, p.BookingID, p.HoldID, p.UserID, len(p.Seats)))
+	}
+	seats := make([]domain.Seat, len(p.Seats))
+	for i, s := range p.Seats {
+		seats[i] = domain.Seat{SeatID: s.SeatID, SectionID: s.SectionID, Label: s.Label, Price: s.Price}
+	}
+	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: eventID, UserID: p.UserID, Seats: seats,
+		TotalAmount: p.TotalAmount, Currency: p.Currency, CommittedAt: p.SoldAt.UTC()}
+	return h.App.RecordSale(ctx, store.WithTx(tx), c)
+}

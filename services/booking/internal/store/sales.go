@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"evently.dev/libs/pg"
+
+	"evently.dev/services/booking/internal/domain"
+)
+
+// NoteSale records a sale announced by inventory for a later check against the bookings.
+func (s *Store) NoteSale(ctx context.Context, c domain.Commit) error {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return wrap("note sale", err)
+	}
+	_, err = s.db.NewRaw(`INSERT INTO unbooked_sales (hold_id, user_id, sale, sold_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, c.HoldID, c.UserID, string(raw), c.CommittedAt.UTC()).Exec(ctx)
+	return wrap("note sale", err)
+}
+
+// SettleSales forgets, in one statement, the noted sales sold at or before olderThan whose
+// booking exists: the usual case, where the request wrote it.
+func (s *Store) SettleSales(ctx context.Context, olderThan time.Time) (int, error) {
+	res, err := s.db.NewRaw(`DELETE FROM unbooked_sales AS u USING bookings AS b
+		WHERE u.sold_at <= ? AND b.hold_id = u.hold_id AND b.user_id = u.user_id`, olderThan).Exec(ctx)
+	if err != nil {
+		return 0, wrap("settle sales", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("settle sales", err)
+}
+
+// UnbookedSales locks up to limit noted sales sold at or before olderThan (SKIP LOCKED, so
+// replicas share them).
+func (s *Store) UnbookedSales(ctx context.Context, olderThan time.Time, limit int) ([]domain.Commit, error) {
+	var raws []string
+	err := s.db.NewRaw(`SELECT sale::text FROM unbooked_sales WHERE sold_at <= ? ORDER BY sold_at LIMIT ?
+		FOR UPDATE SKIP LOCKED`, olderThan, limit).Scan(ctx, &raws)
+	if err != nil && !pg.IsNoRows(err) {
+		return nil, wrap("unbooked sales", err)
+	}
+	out := make([]domain.Commit, 0, len(raws))
+	for _, r := range raws {
+		var c domain.Commit
+		if err := json.Unmarshal([]byte(r), &c); err != nil {
+			return nil, wrap("unbooked sales", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ForgetSale drops a noted sale once its booking is written.
+func (s *Store) ForgetSale(ctx context.Context, c domain.Commit) error {
+	_, err := s.db.NewRaw(`DELETE FROM unbooked_sales WHERE hold_id = ? AND user_id = ?`, c.HoldID, c.UserID).Exec(ctx)
+	return wrap("forget sale", err)
+}

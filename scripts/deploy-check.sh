@@ -292,6 +292,7 @@ run_compose_all() {
   podman ps -aq --filter "label=io.podman.compose.project=$CTR" | xargs -r podman rm -f -t 5 >/dev/null 2>&1
   local envs=(EVENTLY_IMAGE_REPO=$IMG_REPO EVENTLY_TAG=$IMG_TAG IDENTITY_ASSERTION_SECRET="$SECRET"
     ADMIN_PASSWORD=evently-admin RATE_LIMIT_ENABLED=false MIGRATE_ON_START=false
+    JWT_KEY_ENCRYPTION_KEY="$(openssl rand -base64 32)"
     DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$DB?sslmode=disable"
     KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}" KAFKA_TOPIC_PREFIX="$PREFIX" KAFKA_PARTITIONS=2
     REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}" REDIS_KEY_PREFIX="$PREFIX" SMTP_HOST=127.0.0.1)

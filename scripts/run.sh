@@ -26,6 +26,9 @@ mkdir -p "$EVENTLY_RUN_DIR" "$BIN"
 # Local-only defaults. Every one can be overridden from the environment; production sets
 # real secrets through Kubernetes Secrets (see helm/).
 export IDENTITY_ASSERTION_SECRET="${IDENTITY_ASSERTION_SECRET:-local-dev-assertion-secret-not-for-production}"
+# Seals identity's generated JWT signing key in the database (32 bytes, base64; this one
+# spells "local-dev-kek-not-for-production").
+export JWT_KEY_ENCRYPTION_KEY="${JWT_KEY_ENCRYPTION_KEY:-bG9jYWwtZGV2LWtlay1ub3QtZm9yLXByb2R1Y3Rpb24=}"
 export DATABASE_URL="${DATABASE_URL:-postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$EVENTLY_DB_NAME?sslmode=disable}"
 export KAFKA_TOPIC_PREFIX="${KAFKA_TOPIC_PREFIX:-}"
 export REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-}"

@@ -13,7 +13,7 @@ BASE="${EVENTLY_URL:-http://127.0.0.1:8080}"
 API="$BASE/api/v1"
 ADMIN_EMAIL="${ADMIN_EMAIL:-admin@evently.local}"
 ADMIN_PASSWORD="${ADMIN_PASSWORD:-evently-admin}"
-USER_PASSWORD="qwerty123"
+USER_PASSWORD="evently-demo-user"
 
 for tool in curl jq date; do
   command -v "$tool" >/dev/null || { echo "seed: $tool is required" >&2; exit 1; }

@@ -21,6 +21,8 @@ done
 # tests/deploy's Go checks already ran in the loop above.
 log "=== deploy-check (containers)"
 if ! bash "$REPO_ROOT/scripts/deploy-check.sh" containers; then failed+=("deploy-check"); fi
+log "=== schemathesis over the public API (scripts/fuzz-api.sh)"
+if ! bash "$SCRIPTS_DIR/fuzz-api.sh"; then failed+=("schemathesis"); fi
 log "[test] finished in $(elapsed "$t")"
 if ((${#failed[@]})); then
   log "[test] FAILED modules: ${failed[*]}"

@@ -25,9 +25,12 @@ func BindJSON(c echo.Context, dst any) error {
 	return DecodeJSON(req.Body, dst)
 }
 
-// DecodeJSON is BindJSON's decoder, usable on any reader (and by fuzz tests).
+// DecodeJSON is BindJSON's decoder, usable on any reader (and by fuzz tests). A string
+// holding NUL (\u0000) is refused like malformed JSON: PostgreSQL cannot store it in text,
+// and every service would otherwise fail on it with a 500 at its first write.
 func DecodeJSON(r io.Reader, dst any) error {
-	dec := json.NewDecoder(r)
+	scan := &nulScan{r: r}
+	dec := json.NewDecoder(scan)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -35,15 +38,53 @@ func DecodeJSON(r io.Reader, dst any) error {
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return apperr.ErrInvalidJSON.WithDetail("the request body must hold a single JSON object")
 	}
+	if scan.found {
+		return apperr.ErrInvalidJSON.WithDetail("text in the request body must not contain NUL (\\u0000)")
+	}
 	return nil
+}
+
+// nulScan passes a JSON text through and notes an escaped NUL (\u0000) in it; a backslash
+// that is itself escaped (\\u0000, the six characters) does not count.
+type nulScan struct {
+	r           io.Reader
+	backslashes int
+	matched     int // characters of "u0000" seen after an escaping backslash
+	found       bool
+}
+
+func (s *nulScan) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	for _, b := range p[:n] {
+		if s.matched > 0 {
+			if b == "u0000"[s.matched] {
+				if s.matched++; s.matched == len("u0000") {
+					s.found, s.matched = true, 0
+				}
+				continue
+			}
+			s.matched = 0
+		}
+		if b == '\\' {
+			s.backslashes++
+			continue
+		}
+		if b == 'u' && s.backslashes%2 == 1 {
+			s.matched = 1
+		}
+		s.backslashes = 0
+	}
+	return n, err
 }
 
 func decodeError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var maxErr *http.MaxBytesError
+	var httpErr *echo.HTTPError
 	switch {
-	case errors.As(err, &maxErr):
+	case errors.As(err, &maxErr), errors.As(err, &httpErr) && httpErr.Code == http.StatusRequestEntityTooLarge:
+		// Echo's body limit reports a streamed (chunked) body past the limit this way.
 		return apperr.ErrTooLarge
 	case errors.Is(err, io.EOF):
 		return apperr.ErrInvalidJSON.WithDetail("the request body is empty")

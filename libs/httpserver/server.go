@@ -13,9 +13,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -24,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"evently.dev/libs/apperr"
 	"evently.dev/libs/logging"
 )
 
@@ -78,12 +82,7 @@ func New(opts Options) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = ErrorHandler(opts.Logger)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		Generator: func() string { return uuid.NewString() },
-		RequestIDHandler: func(c echo.Context, id string) {
-			c.SetRequest(c.Request().WithContext(logging.WithRequestID(c.Request().Context(), id)))
-		},
-	}))
+	e.Use(requestID, noSniff, plainQuery)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			opts.Logger.ErrorContext(c.Request().Context(), "panic recovered", "error", err, "stack", string(stack))
@@ -112,6 +111,98 @@ func New(opts Options) *Server {
 		return c.JSON(readyStatus(ok), map[string]string{"status": readyWord(ok)})
 	})
 	return s
+}
+
+// MaxRequestIDLength is the longest client-chosen X-Request-Id kept; longer ones are
+// replaced, so logs, traces and problem bodies never carry a client's arbitrary text.
+const MaxRequestIDLength = 64
+
+// requestID keeps a short, safe X-Request-Id from the caller (letters, digits, "-", "_",
+// ".", ":") so ids can be followed across the gateway and services, and replaces anything
+// else with a fresh UUID; the id is set on the response exactly once.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !SafeRequestID(id) {
+			id = uuid.NewString()
+			req.Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(req.WithContext(logging.WithRequestID(req.Context(), id)))
+		return next(c)
+	}
+}
+
+// SafeRequestID reports whether a client-sent request id may be kept as it is.
+func SafeRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			ch == '-' || ch == '_' || ch == '.' || ch == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// queryTextError refuses a query parameter PostgreSQL could not take as text.
+func queryTextError(name string) error {
+	if !queryText(name) {
+		name = "query"
+	}
+	return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: name, Message: "must be UTF-8 text without NUL bytes"})
+}
+
+// plainQuery answers 400 to a query string with a NUL byte or invalid UTF-8 in any name or
+// value: PostgreSQL refuses both in text, so a search or filter carrying one would fail
+// as a 500 deep in a handler instead. Plain ASCII queries without escapes skip the check.
+func plainQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw := c.Request().URL.RawQuery
+		if raw == "" || plainASCII(raw) {
+			return next(c)
+		}
+		vals, err := url.ParseQuery(raw)
+		if err != nil {
+			return next(c) // malformed pairs are dropped by the query accessors, as before
+		}
+		for k, vs := range vals {
+			if !queryText(k) {
+				return queryTextError(k)
+			}
+			for _, v := range vs {
+				if !queryText(v) {
+					return queryTextError(k)
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] >= 0x80 || s[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func queryText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// noSniff stops browsers from guessing a content type other than the declared one, so a
+// JSON answer echoing user text can never be run as HTML or script.
+func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		return next(c)
+	}
 }
 
 func (s *Server) ready(ctx context.Context) (map[string]string, bool) {

@@ -36,3 +36,24 @@ func TestSpanNamedByRoute(t *testing.T) {
 		t.Errorf("unrouted span named by its raw path %q", got)
 	}
 }
+
+// TestQueryTextPostgresCanStore checks that a NUL byte or invalid UTF-8 anywhere in the
+// query is a 400 problem before any handler (PostgreSQL would refuse it as a 500), while
+// ordinary and escaped UTF-8 queries pass.
+func TestQueryTextPostgresCanStore(t *testing.T) {
+	s := New(Options{Service: "test", Logger: slog.New(slog.DiscardHandler)})
+	s.Echo.GET("/things", func(c echo.Context) error { return c.String(http.StatusOK, c.QueryParam("q")) })
+	for query, want := range map[string]int{
+		"q=plain": 200, "q=caf%C3%A9+%E2%9C%93": 200, "": 200, "q=%zz": 200,
+		"q=a%00b": 400, "user_id=%F3%BD%91%9CV%00u": 400, "q=%FF%FE": 400, "%00=x": 400,
+	} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/things?"+query, nil))
+		if rec.Code != want {
+			t.Errorf("%q: %d, want %d (%s)", query, rec.Code, want, rec.Body)
+		}
+		if want == 400 && rec.Header().Get("Content-Type") != ProblemContentType {
+			t.Errorf("%q: content type %q", query, rec.Header().Get("Content-Type"))
+		}
+	}
+}

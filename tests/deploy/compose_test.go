@@ -10,7 +10,8 @@ import (
 )
 
 // composeEnv are the values a user puts in deploy/compose/.env (see .env.example).
-var composeEnv = []string{"IDENTITY_ASSERTION_SECRET=test-secret-0123456789abcdef", "ADMIN_PASSWORD=test-admin"}
+var composeEnv = []string{"IDENTITY_ASSERTION_SECRET=test-secret-0123456789abcdef", "ADMIN_PASSWORD=test-admin",
+	"JWT_KEY_ENCRYPTION_KEY=dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0wMTI="}
 
 func loadCompose(t *testing.T, files ...string) *types.Project {
 	t.Helper()

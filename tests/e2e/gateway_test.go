@@ -76,7 +76,7 @@ func TestGatewayAuthRateLimit(t *testing.T) {
 	ip := testIP()
 	var limited resp
 	for i := 0; i < 60; i++ {
-		r := call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "nobody@example.com", "password": "wrong-password"},
+		r := call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "nobody-" + randHex(6) + "@example.com", "password": "wrong-password"},
 			"X-Forwarded-For", ip)
 		if r.Status == 429 {
 			limited = r
@@ -101,8 +101,11 @@ func TestGatewayAuthRateLimit(t *testing.T) {
 			t.Errorf("429 lacks %s", h)
 		}
 	}
+	if limited.Header.Get("RateLimit-Reset") != limited.Header.Get("Retry-After") {
+		t.Errorf("Retry-After %q but RateLimit-Reset %q", limited.Header.Get("Retry-After"), limited.Header.Get("RateLimit-Reset"))
+	}
 	// Another client address has its own budget.
-	expectProblem(t, call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "nobody@example.com", "password": "wrong-password"},
+	expectProblem(t, call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "nobody-" + randHex(6) + "@example.com", "password": "wrong-password"},
 		"X-Forwarded-For", testIP()), 401)
 }
 

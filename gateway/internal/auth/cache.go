@@ -11,7 +11,8 @@ import (
 // client's repeated requests cost a map lookup instead of a signature check (the largest
 // CPU cost per proxied request). Only valid tokens enter it, and minting one takes
 // identity's key, so its size is bounded by real sessions; at capacity it is emptied and
-// refills from traffic. Tokens are never revoked before exp, so caching changes no answer.
+// refills from traffic. A token's signature and claims never change, so caching changes
+// no answer; revocation is checked on every request after the cache.
 type VerifiedCache struct {
 	mu      sync.RWMutex
 	max     int
@@ -20,6 +21,7 @@ type VerifiedCache struct {
 
 type cached struct {
 	id  assertion.Identity
+	iat time.Time
 	exp time.Time
 }
 
@@ -31,20 +33,20 @@ func NewVerifiedCache(size int) *VerifiedCache {
 	return &VerifiedCache{max: size, entries: make(map[string]cached, min(size, 1024))}
 }
 
-func (c *VerifiedCache) get(raw string, now time.Time) (assertion.Identity, bool) {
+func (c *VerifiedCache) get(raw string, now time.Time) (assertion.Identity, time.Time, bool) {
 	if c == nil {
-		return assertion.Identity{}, false
+		return assertion.Identity{}, time.Time{}, false
 	}
 	c.mu.RLock()
 	e, ok := c.entries[raw]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.exp) {
-		return assertion.Identity{}, false
+		return assertion.Identity{}, time.Time{}, false
 	}
-	return e.id, true
+	return e.id, e.iat, true
 }
 
-func (c *VerifiedCache) put(raw string, id assertion.Identity, exp time.Time) {
+func (c *VerifiedCache) put(raw string, id assertion.Identity, iat, exp time.Time) {
 	if c == nil {
 		return
 	}
@@ -53,5 +55,5 @@ func (c *VerifiedCache) put(raw string, id assertion.Identity, exp time.Time) {
 	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
-	c.entries[raw] = cached{id: id, exp: exp}
+	c.entries[raw] = cached{id: id, iat: iat, exp: exp}
 }

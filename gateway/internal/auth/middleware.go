@@ -17,7 +17,9 @@ var (
 	errMissing = apperr.New(apperr.KindUnauthenticated, "unauthenticated", "this path needs an access token (Authorization: Bearer <token>)")
 	errInvalid = apperr.New(apperr.KindUnauthenticated, "invalid_token", "the access token is invalid")
 	errExpired = apperr.New(apperr.KindUnauthenticated, "token_expired", "the access token has expired; refresh it")
-	errAdmin   = apperr.New(apperr.KindForbidden, "forbidden", "this requires the ADMIN role")
+	errRevoked = apperr.New(apperr.KindUnauthenticated, "token_revoked",
+		"the access token's session was ended (logout, password or role change); refresh it or log in again")
+	errAdmin = apperr.New(apperr.KindForbidden, "forbidden", "this requires the ADMIN role")
 )
 
 // Middleware authenticates every proxied request. Public paths pass without a token, but a
@@ -46,6 +48,9 @@ func Middleware(v *Verifier) echo.MiddlewareFunc {
 			if err != nil {
 				if errors.Is(err, jwt.ErrTokenExpired) {
 					return challenge(c, errExpired, "invalid_token")
+				}
+				if errors.Is(err, ErrRevoked) {
+					return challenge(c, errRevoked, "invalid_token")
 				}
 				return challenge(c, errInvalid, "invalid_token")
 			}

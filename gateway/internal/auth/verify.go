@@ -30,6 +30,8 @@ type Verifier struct {
 	Now func() time.Time
 	// Cache, when set, skips the signature check for tokens verified before.
 	Cache *VerifiedCache
+	// Revocations, when set, refuses tokens of sessions identity has revoked since.
+	Revocations *Revocations
 }
 
 type claims struct {
@@ -43,8 +45,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (assertion.Identity, 
 	if v.Now != nil {
 		now = v.Now
 	}
-	if id, ok := v.Cache.get(raw, now()); ok {
-		return id, nil
+	if id, iat, ok := v.Cache.get(raw, now()); ok {
+		return id, v.checkRevoked(ctx, id, iat)
 	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{AlgEdDSA, AlgES256}),
@@ -81,7 +83,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (assertion.Identity, 
 		return assertion.Identity{}, fmt.Errorf("token has unknown role %q", c.Role)
 	}
 	id := assertion.Identity{UserID: c.Subject, Role: c.Role}
+	// A token without iat cannot show it came after a revocation: it falls under any.
+	var iat time.Time
+	if c.IssuedAt != nil {
+		iat = c.IssuedAt.Time
+	}
 	// The cached entry lapses at exp plus the leeway, exactly when the parser would refuse it.
-	v.Cache.put(raw, id, c.ExpiresAt.Add(v.Leeway))
-	return id, nil
+	v.Cache.put(raw, id, iat, c.ExpiresAt.Add(v.Leeway))
+	return id, v.checkRevoked(ctx, id, iat)
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, id assertion.Identity, iat time.Time) error {
+	if v.Revocations != nil && v.Revocations.Voided(ctx, id.UserID, iat) {
+		return ErrRevoked
+	}
+	return nil
 }

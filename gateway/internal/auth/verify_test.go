@@ -167,7 +167,7 @@ func TestVerifyCacheHonoursExpiry(t *testing.T) {
 			t.Fatalf("verify %d: %v", i, err)
 		}
 	}
-	if _, ok := f.v.Cache.get(tok, f.now); !ok {
+	if _, _, ok := f.v.Cache.get(tok, f.now); !ok {
 		t.Fatal("valid token not cached")
 	}
 	// Past exp + leeway the cached entry no longer vouches for the token.
@@ -178,7 +178,7 @@ func TestVerifyCacheHonoursExpiry(t *testing.T) {
 	// Invalid tokens are never cached; a full cache is emptied rather than grown.
 	bad := f.sign(t, jwt.SigningMethodEdDSA, "ed", f.other, f.claims(nil))
 	_, _ = f.v.Verify(context.Background(), bad)
-	if _, ok := f.v.Cache.get(bad, f.now); ok {
+	if _, _, ok := f.v.Cache.get(bad, f.now); ok {
 		t.Fatal("invalid token cached")
 	}
 	f.now = f.now.Add(-time.Hour)

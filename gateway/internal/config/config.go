@@ -69,6 +69,10 @@ type RateLimit struct {
 	BookingPerMinute int `envconfig:"BOOKING_RATE_LIMIT_PER_MINUTE" default:"80"`
 	// RedisTimeout bounds one limiter call; past it the request passes (fail open).
 	RedisTimeout time.Duration `envconfig:"RATE_LIMIT_REDIS_TIMEOUT" default:"100ms"`
+	// StreamsPerClient and StreamsTotal cap concurrent availability streams (SSE) on one
+	// gateway replica, per client IP (429 above) and overall (503 above); 0 = no cap.
+	StreamsPerClient int `envconfig:"SSE_MAX_STREAMS_PER_CLIENT" default:"6"`
+	StreamsTotal     int `envconfig:"SSE_MAX_STREAMS" default:"5000"`
 }
 
 // CORS configures cross-origin access for browser clients.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
+
+	"evently.dev/gateway/internal/route"
 )
 
 //go:embed specs
@@ -106,10 +108,14 @@ func Merge(specs map[string][]byte, version string) (doc map[string]any, problem
 			if prefix != "" && !strings.HasPrefix(p, prefix+"/") && p != prefix {
 				full = prefix + p
 			}
+			if !Public(full) {
+				continue // service-to-service paths the gateway never routes
+			}
 			ops, _ := item.(map[string]any)
 			for method, op := range ops {
 				if o, ok := op.(map[string]any); ok && isMethod(method) {
 					o["tags"] = []any{svc}
+					addGatewayAnswers(full, o)
 				}
 			}
 			existing, _ := paths[full].(map[string]any)
@@ -123,6 +129,13 @@ func Merge(specs map[string][]byte, version string) (doc map[string]any, problem
 				}
 			}
 		}
+	}
+	for name, def := range gatewayComponents() {
+		kind, name, _ := strings.Cut(name, "/")
+		if components[kind] == nil {
+			components[kind] = map[string]any{}
+		}
+		components[kind][name] = def
 	}
 	if components["securitySchemes"] == nil {
 		components["securitySchemes"] = map[string]any{}
@@ -145,6 +158,74 @@ func Merge(specs map[string][]byte, version string) (doc map[string]any, problem
 		"components": comps,
 	}
 	return doc, problems
+}
+
+// addGatewayAnswers documents on op the answers the gateway itself gives before a request
+// reaches the service, unless the service's document already describes them: 400 for a
+// query string with a NUL byte or invalid UTF-8 (every server refuses those), 401 (no or
+// a bad token; on public paths only a token that is present and bad), 403 on admin paths,
+// 413 for a body over the limit and 429 for the rate limits.
+func addGatewayAnswers(path string, op map[string]any) {
+	res, _ := op["responses"].(map[string]any)
+	if res == nil {
+		res = map[string]any{}
+		op["responses"] = res
+	}
+	add := func(code, ref string) {
+		if _, ok := res[code]; !ok {
+			res[code] = map[string]any{"$ref": "#/components/responses/" + ref}
+		}
+	}
+	add("400", "GatewayBadQuery")
+	add("401", "GatewayUnauthenticated")
+	if route.IsAdmin(path) {
+		add("403", "GatewayForbidden")
+	}
+	if _, ok := op["requestBody"]; ok {
+		add("413", "GatewayTooLarge")
+	}
+	add("429", "GatewayTooManyRequests")
+}
+
+// gatewayComponents are the definitions addGatewayAnswers refers to, keyed "kind/name".
+func gatewayComponents() map[string]any {
+	problem := map[string]any{"application/problem+json": map[string]any{
+		"schema": map[string]any{"$ref": "#/components/schemas/GatewayProblem"}}}
+	intHeader := map[string]any{"schema": map[string]any{"type": "integer"}}
+	return map[string]any{
+		"schemas/GatewayProblem": map[string]any{"type": "object", "description": "RFC 9457 problem details.",
+			"required": []any{"type", "title", "status", "detail", "code"},
+			"properties": map[string]any{"type": map[string]any{"type": "string"}, "title": map[string]any{"type": "string"},
+				"status": map[string]any{"type": "integer"}, "detail": map[string]any{"type": "string"},
+				"code": map[string]any{"type": "string"}, "instance": map[string]any{"type": "string"},
+				"request_id": map[string]any{"type": "string"}}},
+		"responses/GatewayUnauthenticated": map[string]any{
+			"description": "No access token where one is needed, or one that is invalid, expired (`token_expired`) or " +
+				"revoked (`token_revoked`: logout, password or role change since it was issued; refresh or log in again).",
+			"headers": map[string]any{"WWW-Authenticate": map[string]any{"schema": map[string]any{"type": "string"}}},
+			"content": problem},
+		"responses/GatewayBadQuery": map[string]any{
+			"description": "A query parameter holds a NUL byte or invalid UTF-8 (`validation_failed`, the parameter in `errors`).", "content": problem},
+		"responses/GatewayForbidden": map[string]any{"description": "The caller is not an ADMIN.", "content": problem},
+		"responses/GatewayTooLarge": map[string]any{
+			"description": "The body is larger than the limit (`HTTP_BODY_LIMIT`, 1 MiB by default).", "content": problem},
+		"responses/GatewayTooManyRequests": map[string]any{
+			"description": "Rate limited (per client IP, per user on hold and booking writes). `Retry-After` and " +
+				"`RateLimit-Reset` both give the seconds to wait.",
+			"headers": map[string]any{"Retry-After": intHeader, "RateLimit-Limit": intHeader,
+				"RateLimit-Remaining": intHeader, "RateLimit-Reset": intHeader},
+			"content": problem},
+	}
+}
+
+// Public reports whether the gateway routes a documented path (its {params} stand for any
+// one segment): only those belong in the public document.
+func Public(path string) bool {
+	if !strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/.well-known/") {
+		return false
+	}
+	_, ok := route.Match(path)
+	return ok
 }
 
 func isMethod(m string) bool {

@@ -20,7 +20,7 @@ openapi: 3.1.0
 info: {title: a, version: "1"}
 servers: [{url: /api/v1}]
 paths:
-  /things:
+  /events:
     get:
       tags: [internal]
       responses: {'200': {content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}}
@@ -33,7 +33,7 @@ components:
 openapi: 3.1.0
 info: {title: b, version: "1"}
 paths:
-  /api/v1/other:
+  /api/v1/tags/active:
     post:
       responses: {'201': {content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}}
 components:
@@ -46,11 +46,11 @@ components:
 		t.Fatalf("problems %v", problems)
 	}
 	paths := doc["paths"].(map[string]any)
-	things := paths["/api/v1/things"].(map[string]any)["get"].(map[string]any)
+	things := paths["/api/v1/events"].(map[string]any)["get"].(map[string]any)
 	if tags := things["tags"].([]any); len(tags) != 1 || tags[0] != "alpha" {
 		t.Fatalf("tags %v", tags)
 	}
-	other := paths["/api/v1/other"].(map[string]any)["post"].(map[string]any)
+	other := paths["/api/v1/tags/active"].(map[string]any)["post"].(map[string]any)
 	b2, _ := json.Marshal(other)
 	if !strings.Contains(string(b2), "#/components/schemas/beta_Thing") {
 		t.Fatalf("beta's colliding Thing not renamed: %s", b2)
@@ -100,5 +100,27 @@ func TestServesDocsAndOpenAPI(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("%s: %d, missing %q", path, rec.Code, want)
 		}
+	}
+}
+
+// TestPublicDocumentIsPublic checks that /openapi.json documents only paths the gateway
+// routes: no service-to-service /internal/v1 operation.
+func TestPublicDocumentIsPublic(t *testing.T) {
+	specs, err := Specs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, problems := Merge(specs, "test")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	paths := doc["paths"].(map[string]any)
+	for p := range paths {
+		if strings.Contains(p, "/internal/") || !Public(p) {
+			t.Errorf("public document lists %s", p)
+		}
+	}
+	if _, ok := paths["/api/v1/seats/hold"]; !ok || len(paths) < 40 {
+		t.Fatalf("public paths missing: %d documented", len(paths))
 	}
 }

@@ -43,6 +43,18 @@ type Gateway struct {
 	Server *httpserver.Server
 	Redis  *redis.Client
 	JWKS   *auth.JWKS
+	// Revocations is the in-memory copy of revoked sessions that Serve keeps in sync.
+	Revocations *auth.Revocations
+	// Streams counts the open availability streams against their caps.
+	Streams *ratelimit.Streams
+
+	upstreamReport func(ctx context.Context) (map[string]any, bool)
+}
+
+// UpstreamReport is the detailed health view (each service's readiness, its URL and the
+// failure) for an operator-only listener; ok is false when anything is not ready.
+func (g *Gateway) UpstreamReport(ctx context.Context) (report map[string]any, ok bool) {
+	return g.upstreamReport(ctx)
 }
 
 // New builds the server. It starts nothing: Run serves and keeps the JWKS fresh.
@@ -69,7 +81,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 
 	rdb := RedisClient(cfg)
 	// Readiness is the gateway's own dependency only: tying it to every upstream would take
-	// the whole front door out of rotation when one service restarts (/health reports them).
+	// the whole front door out of rotation when one service restarts (UpstreamReport has them).
 	srv.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	limiter := ratelimit.New(rdb, cfg.Redis.KeyPrefix, cfg.RateLimit.RedisTimeout, d.Log)
 	limits := ratelimit.Limits{}
@@ -94,16 +106,17 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 			return nil
 		})
 	}
+	g.Revocations = auth.NewRevocations(rdb, cfg.Redis.KeyPrefix, d.Log)
 	verifier := &auth.Verifier{Keys: keys, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: cfg.Auth.Leeway,
-		Cache: auth.NewVerifiedCache(cfg.Auth.VerifyCacheSize)}
+		Cache: auth.NewVerifiedCache(cfg.Auth.VerifyCacheSize), Revocations: g.Revocations}
 
 	upstreams := cfg.Upstreams()
-	e.GET("/health", func(c echo.Context) error {
+	g.upstreamReport = func(ctx context.Context) (map[string]any, bool) {
 		checks := make([]httpserver.Check, 0, len(upstreams))
 		for name := range upstreams {
 			checks = append(checks, httpserver.Check{Name: name, Fn: func(ctx context.Context) error { return px.Ready(ctx, name) }})
 		}
-		res, ok := httpserver.RunChecks(c.Request().Context(), checks)
+		res, ok := httpserver.RunChecks(ctx, checks)
 		services := map[string]map[string]string{}
 		for name, r := range res {
 			st := "ready"
@@ -116,18 +129,24 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 		if g.JWKS != nil && !g.JWKS.Loaded() {
 			self, ok = "verification keys not loaded from identity yet", false
 		}
-		status, code := "ok", http.StatusOK
-		if !ok {
-			status, code = "degraded", http.StatusServiceUnavailable
+		return map[string]any{"gateway": self, "services": services}, ok
+	}
+	// The public /health says only whether the system answers: which services exist, where
+	// they listen and why one fails is for operators (UpstreamReport), not for anyone on
+	// the internet.
+	e.GET("/health", func(c echo.Context) error {
+		if _, ok := g.UpstreamReport(c.Request().Context()); !ok {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "degraded"})
 		}
-		return c.JSON(code, map[string]any{"status": status, "gateway": self, "services": services})
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	if err := docs.Register(e, d.Version, func(msg string, args ...any) { d.Log.Warn(msg, args...) }); err != nil {
 		return nil, err
 	}
 	// Per-IP limits run before token checks so floods and password guessing stop early;
 	// the per-user limit needs the verified user, so it runs after.
-	chain := []echo.MiddlewareFunc{ratelimit.IPMiddleware(limiter, limits), auth.Middleware(verifier),
+	g.Streams = ratelimit.NewStreams(cfg.RateLimit.StreamsPerClient, cfg.RateLimit.StreamsTotal)
+	chain := []echo.MiddlewareFunc{ratelimit.IPMiddleware(limiter, limits), g.Streams.Middleware, auth.Middleware(verifier),
 		ratelimit.UserMiddleware(limiter, limits)}
 	if cfg.ReadCacheTTL > 0 {
 		// After the token check: an answer is kept per role, and only for callers let in.
@@ -146,6 +165,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.JWKS != nil {
 		go g.JWKS.Start(ctx)
 	}
+	go g.Revocations.Run(ctx)
 	return g.Server.Serve(ctx, ln)
 }
 

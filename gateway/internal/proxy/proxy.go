@@ -78,8 +78,14 @@ func New(opts Options) (*Proxy, error) {
 				r.SetURL(u)
 				r.Out.Host = u.Host
 				r.SetXForwarded()
+				// The gateway has already answered the client's Expect: 100-continue when it
+				// began reading the body; an upstream's own 100 would reach ReverseProxy,
+				// which forwards it and commits Echo's response with status 100, so a later
+				// 413 or 502 would go out as 200.
+				r.Out.Header.Del("Expect")
 			},
-			Transport: transport,
+			ModifyResponse: ownHeaders,
+			Transport:      transport,
 			// 0 still streams: ReverseProxy flushes every write of a text/event-stream or
 			// unknown-length (chunked) response at once, while a fixed-length body goes out
 			// without a flush syscall per write (-1 cost ~10 % of throughput).
@@ -115,6 +121,18 @@ func New(opts Options) (*Proxy, error) {
 	return p, nil
 }
 
+// ownHeaders drops headers the gateway sets itself, so clients get each once (ReverseProxy
+// adds upstream values beside the gateway's), and marks answers that carry a user's data
+// or tokens as not storable by any cache.
+func ownHeaders(resp *http.Response) error {
+	resp.Header.Del(echo.HeaderXRequestID)
+	resp.Header.Del("X-Content-Type-Options")
+	if _, ok := assertion.FromContext(resp.Request.Context()); ok || strings.HasPrefix(resp.Request.URL.Path, "/api/v1/auth/") {
+		resp.Header.Set("Cache-Control", "no-store")
+	}
+	return nil
+}
+
 // Handler forwards any matched path; unknown paths get 404 problem+json.
 func (p *Proxy) Handler(c echo.Context) error {
 	req := c.Request()
@@ -137,6 +155,11 @@ func (p *Proxy) Handler(c echo.Context) error {
 	req.Header.Set(echo.HeaderXRequestID, reqID)
 	id, _ := assertion.FromContext(req.Context())
 	assertion.Sign(req.Header, p.secret, id, reqID, time.Now())
+	// The transport may still read the request body (its end-of-body check) while the
+	// response is copied back; without full duplex, net/http's server drains or closes
+	// that body as soon as response headers go out, the transport's read fails, it drops
+	// the upstream connection and the client gets a cut-off body.
+	_ = http.NewResponseController(c.Response()).EnableFullDuplex()
 	rp.ServeHTTP(c.Response(), req)
 	return nil
 }

@@ -189,7 +189,10 @@ func apply(c echo.Context, l *Limiter, checks []check) error {
 		if !d.Allowed {
 			retry := seconds(d.RetryAfter)
 			setHeaders(h, d)
+			// GCRA's reset is when the whole burst is back; a refused client only needs
+			// the next free slot, so both headers name that one wait.
 			h.Set("Retry-After", strconv.Itoa(retry))
+			h.Set("RateLimit-Reset", strconv.Itoa(retry))
 			return ErrLimited.WithDetail("too many requests (%s limit: %d per %s); retry in %d s", d.Policy.Name, d.Policy.Rate,
 				period(d.Policy.Period), retry).WithExtra("retry_after_seconds", retry)
 		}

@@ -135,6 +135,10 @@ func TestIntegrationMiddleware429(t *testing.T) {
 		rec.Header().Get("RateLimit-Reset") == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
 		t.Fatalf("3rd auth: %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
+	// One answer to "when may I try again": both headers name the same wait.
+	if rec.Header().Get("Retry-After") != rec.Header().Get("RateLimit-Reset") {
+		t.Fatalf("Retry-After %q but RateLimit-Reset %q", rec.Header().Get("Retry-After"), rec.Header().Get("RateLimit-Reset"))
+	}
 	// Other paths still pass for this IP; the per-user limit applies to booking writes.
 	if rec := do("GET", "/api/v1/events"); rec.Code != 204 || rec.Header().Get("RateLimit-Limit") != "100" {
 		t.Fatalf("events: %d %v", rec.Code, rec.Header())

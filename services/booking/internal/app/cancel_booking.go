@@ -16,9 +16,10 @@ import (
 	"evently.dev/services/booking/internal/payment"
 )
 
-// CancelBooking cancels the caller's booking at once under the event's policy
-// (POST /bookings/{id}/cancel). A policy that needs approval answers 409 pointing to
-// request-cancel.
+// CancelBooking cancels the caller's booking at once under the cancellation policy that was
+// in force when it was confirmed (POST /bookings/{id}/cancel): a later policy change never
+// changes what an existing booking gets, whenever it reaches this service. A policy that
+// needs approval answers 409 pointing to request-cancel.
 func (s *Service) CancelBooking(ctx context.Context, caller assertion.Identity, bookingID uuid.UUID, reason string) (domain.Booking, domain.Cancellation, error) {
 	return s.cancel(ctx, caller, bookingID, reason, false)
 }
@@ -58,8 +59,12 @@ func (s *Service) cancel(ctx context.Context, caller assertion.Identity, booking
 		if !ok || !ev.Known() {
 			return domain.ErrEventUnknown
 		}
+		policy, err := s.policyOf(ctx, r, b, ev)
+		if err != nil {
+			return err
+		}
 		now := s.now()
-		q, err := refund.Compute(ev.Policy, b.TotalAmount, *ev.StartsAt, now)
+		q, err := refund.Compute(policy, b.TotalAmount, *ev.StartsAt, now)
 		if err != nil {
 			return err
 		}
@@ -81,6 +86,25 @@ func (s *Service) cancel(ctx context.Context, caller assertion.Identity, booking
 		return domain.Booking{}, domain.Cancellation{}, err
 	}
 	return b, c, nil
+}
+
+// policyOf is the policy b was sold under: the version recorded at confirmation, or the
+// current one for bookings confirmed before versions were recorded.
+func (s *Service) policyOf(ctx context.Context, r domain.Repository, b domain.Booking, ev domain.Event) (*refund.Policy, error) {
+	if b.PolicyVersion == nil || *b.PolicyVersion == ev.PolicyVersion {
+		return ev.Policy, nil
+	}
+	if *b.PolicyVersion == 0 {
+		return nil, nil // no policy when sold: the default, a full refund
+	}
+	p, ok, err := r.PolicyVersion(ctx, b.EventID, *b.PolicyVersion)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("booking %s: policy version %d of event %s is not kept", b.ID, *b.PolicyVersion, b.EventID)
+	}
+	return p, nil
 }
 
 func cancellable(b domain.Booking) error {

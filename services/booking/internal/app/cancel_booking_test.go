@@ -238,3 +238,44 @@ func mustBooking(t *testing.T, h *harness, id uuid.UUID) domain.Booking {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestIntegrationCancelUsesPolicyAtPurchase checks that a cancellation is judged under the
+// policy version in force when the booking was confirmed, whatever changed since: a later
+// stricter policy (no cancellation, approval required) does not reach earlier bookings,
+// and a booking confirmed after the change gets the new one.
+func TestIntegrationCancelUsesPolicyAtPurchase(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	open := &refund.Policy{Version: 1, AllowCancellation: true}
+	ev := h.event(t, 100*time.Hour, open)
+	early, earlyNoApproval := newUser(), newUser()
+	before := h.mustConfirm(t, early, ev, map[string]int64{"A-R1-S1": 6000})
+	before2 := h.mustConfirm(t, earlyNoApproval, ev, map[string]int64{"A-R1-S2": 6000})
+	if before.PolicyVersion == nil || *before.PolicyVersion != 1 {
+		t.Fatalf("booking recorded policy version %v, want 1", before.PolicyVersion)
+	}
+	// The organiser requires approval from now on.
+	strict := &refund.Policy{Version: 2, AllowCancellation: true, RequiresApproval: true,
+		FeeType: refund.FeePercentage, FeeAmount: 10}
+	if err := h.store.SavePolicy(ctx, domain.Event{ID: ev, Policy: strict, PolicyVersion: 2}); err != nil {
+		t.Fatal(err)
+	}
+	late := newUser()
+	after := h.mustConfirm(t, late, ev, map[string]int64{"A-R1-S3": 6000})
+
+	_, c, err := h.svc.CancelBooking(ctx, assertion.Identity{UserID: early, Role: assertion.RoleUser}, before.ID, "")
+	if err != nil || c.PolicyVersion != 1 || c.Refund != 6000 || c.Status != domain.CancellationProcessed {
+		t.Fatalf("early booking after the change: %+v %v", c, err)
+	}
+	_, c, err = h.svc.RequestCancellation(ctx, assertion.Identity{UserID: earlyNoApproval, Role: assertion.RoleUser}, before2.ID, "")
+	if err != nil || c.Status != domain.CancellationProcessed || c.PolicyVersion != 1 {
+		t.Fatalf("early request after the change: %+v %v", c, err)
+	}
+	if _, _, err := h.svc.CancelBooking(ctx, assertion.Identity{UserID: late, Role: assertion.RoleUser}, after.ID, ""); !errors.Is(err, domain.ErrApprovalRequired) {
+		t.Fatalf("late booking cancelled without approval: %v", err)
+	}
+	_, c, err = h.svc.RequestCancellation(ctx, assertion.Identity{UserID: late, Role: assertion.RoleUser}, after.ID, "")
+	if err != nil || c.Status != domain.CancellationPending || c.PolicyVersion != 2 || c.Fee != 600 {
+		t.Fatalf("late request: %+v %v", c, err)
+	}
+}

@@ -224,8 +224,16 @@ func (s *Service) recordRefusal(ctx context.Context, userID string, req domain.C
 	return b, true, failureError(b)
 }
 
-// insertWithRef runs insert, drawing a new booking reference while the drawn one is taken.
+// insertWithRef runs insert, drawing a new booking reference while the drawn one is taken
+// (and a first one when b has none: every stored booking, a FAILED one too, has a ref).
 func insertWithRef(ctx context.Context, b *domain.Booking, insert func(context.Context, domain.Booking) error) error {
+	if b.Ref == "" {
+		ref, err := domain.NewBookingRef(b.CreatedAt)
+		if err != nil {
+			return err
+		}
+		b.Ref = ref
+	}
 	for range maxRefAttempts {
 		err := insert(ctx, *b)
 		if !errors.Is(err, domain.ErrRefTaken) {
@@ -305,6 +313,9 @@ func (s *Service) confirm(ctx context.Context, b domain.Booking, c domain.Commit
 		if err != nil {
 			return err
 		}
+		// The policy in force now is the one every later cancellation is judged under.
+		pv := ev.PolicyVersion
+		next.PolicyVersion = &pv
 		if changed, err = r.MarkConfirmed(ctx, next); err != nil || !changed {
 			return err
 		}

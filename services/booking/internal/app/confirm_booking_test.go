@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,6 +89,8 @@ func TestIntegrationConfirmEventMismatch(t *testing.T) {
 	}
 }
 
+var refPattern = regexp.MustCompile(`^EVT-[0-9]{8}-[A-Z0-9]{6}$`)
+
 func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
 	h := newHarness(t)
 	owner, stranger := newUser(), newUser()
@@ -106,6 +109,10 @@ func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
 		b, ok, _ := h.store.BookingByHold(context.Background(), owner, hold.ID)
 		if !ok || b.Status != domain.StatusFailed || b.Failure == nil || b.Failure.Code != "hold_expired" {
 			t.Fatalf("booking %+v", b)
+		}
+		// A failed booking is a booking too: it has a reference (the API promises one).
+		if !refPattern.MatchString(b.Ref) {
+			t.Fatalf("failed booking's ref %q", b.Ref)
 		}
 	})
 

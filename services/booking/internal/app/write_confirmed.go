@@ -79,6 +79,8 @@ func (s *Service) writeOne(ctx context.Context, r domain.Repository, b domain.Bo
 		if err != nil {
 			return err
 		}
+		// The policy in force now is the one every later cancellation is judged under.
+		b.PolicyVersion = policyAtSale(ev)
 		insert := func(ctx context.Context, b domain.Booking) error {
 			var err error
 			created, err = r.InsertConfirmed(ctx, b)
@@ -139,6 +141,10 @@ func (s *Service) writeBatch(ctx context.Context, ws []pendingWrite) ([]written,
 				return errBatchNeedsSingles
 			}
 		}
+		for i := range bs {
+			bs[i].PolicyVersion = policyAtSale(evs[bs[i].EventID])
+			ws[i].booking.PolicyVersion = bs[i].PolicyVersion
+		}
 		inserted, err := r.InsertConfirmedBatch(ctx, bs)
 		if err != nil {
 			return err
@@ -157,4 +163,10 @@ func (s *Service) writeBatch(ctx context.Context, ws []pendingWrite) ([]written,
 		return nil, err
 	}
 	return out, nil
+}
+
+// policyAtSale is the cancellation-policy version a booking sold now keeps (0: none).
+func policyAtSale(ev domain.Event) *int {
+	v := ev.PolicyVersion
+	return &v
 }

@@ -82,11 +82,15 @@ type Booking struct {
 	Attempts       int
 	// Reconciled marks a booking the seats.sold reconciler wrote, until the request that
 	// made the sale claims it.
-	Reconciled  bool
-	CreatedAt   time.Time
-	ConfirmedAt *time.Time
-	CancelledAt *time.Time
-	UpdatedAt   time.Time
+	Reconciled bool
+	// PolicyVersion is the event's cancellation-policy version in force when the booking
+	// was confirmed (0: none); every cancellation of it is judged under that version. Nil
+	// for bookings confirmed before versions were recorded (judged under the current one).
+	PolicyVersion *int
+	CreatedAt     time.Time
+	ConfirmedAt   *time.Time
+	CancelledAt   *time.Time
+	UpdatedAt     time.Time
 }
 
 // SeatIDs lists the booking's seat ids.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"evently.dev/services/booking/internal/domain/refund"
 )
 
 // Store errors the use cases react to.
@@ -86,8 +88,12 @@ type Repository interface {
 	// SaveEventFacts upserts what catalog said about an event unless a newer version is
 	// stored; a CANCELLED status is never undone.
 	SaveEventFacts(ctx context.Context, e Event) error
-	// SavePolicy stores a policy version unless a newer one is stored.
+	// SavePolicy stores a policy version unless a newer one is stored, and keeps every
+	// version for the bookings confirmed under it.
 	SavePolicy(ctx context.Context, e Event) error
+	// PolicyVersion returns one stored version of the event's policy (nil policy: the
+	// event had none); ok is false when that version was never received.
+	PolicyVersion(ctx context.Context, eventID uuid.UUID, version int) (p *refund.Policy, ok bool, err error)
 	// MarkEventCancelled sets CANCELLED, holding the row lock to the end of the transaction.
 	MarkEventCancelled(ctx context.Context, id uuid.UUID) error
 

@@ -39,6 +39,7 @@ type bookingRow struct {
 	FailureDetail        *string       `bun:"failure_detail"`
 	Version              int           `bun:"version"`
 	Attempts             int           `bun:"attempts"`
+	PolicyVersion        *int          `bun:"policy_version"`
 	Reconciled           bool          `bun:"reconciled"`
 	NextAttemptAt        time.Time     `bun:"next_attempt_at"`
 	CreatedAt            time.Time     `bun:"created_at"`
@@ -76,7 +77,8 @@ func fromBooking(b domain.Booking) bookingRow {
 		PaymentMethod: b.Payment.Method, PaymentStatus: strPtr(b.Payment.Status),
 		PaymentTransactionID: strPtr(b.Payment.TransactionID), PaidAt: b.Payment.PaidAt,
 		RefundAmount: b.Payment.RefundAmount, RefundTransactionID: strPtr(b.Payment.RefundTxID),
-		RefundedAt: b.Payment.RefundedAt, Version: b.Version, Attempts: b.Attempts, Reconciled: b.Reconciled,
+		RefundedAt: b.Payment.RefundedAt, Version: b.Version, Attempts: b.Attempts, PolicyVersion: b.PolicyVersion,
+		Reconciled:    b.Reconciled,
 		NextAttemptAt: b.CreatedAt, CreatedAt: b.CreatedAt, ConfirmedAt: b.ConfirmedAt,
 		CancelledAt: b.CancelledAt, UpdatedAt: b.UpdatedAt}
 	if b.EventID != uuid.Nil {
@@ -95,8 +97,9 @@ func fromBooking(b domain.Booking) bookingRow {
 func (r bookingRow) toDomain() domain.Booking {
 	b := domain.Booking{ID: r.ID, Ref: r.BookingRef, UserID: r.UserID, HoldID: r.HoldID,
 		IdempotencyKey: str(r.IdempotencyKey), Status: domain.Status(r.Status), Seats: r.Seats,
-		TotalAmount: r.TotalAmount, Currency: str(r.Currency), Version: r.Version, Attempts: r.Attempts, Reconciled: r.Reconciled,
-		CreatedAt: r.CreatedAt.UTC(), ConfirmedAt: utc(r.ConfirmedAt), CancelledAt: utc(r.CancelledAt),
+		TotalAmount: r.TotalAmount, Currency: str(r.Currency), Version: r.Version, Attempts: r.Attempts, PolicyVersion: r.PolicyVersion,
+		Reconciled: r.Reconciled,
+		CreatedAt:  r.CreatedAt.UTC(), ConfirmedAt: utc(r.ConfirmedAt), CancelledAt: utc(r.CancelledAt),
 		UpdatedAt: r.UpdatedAt.UTC(),
 		Payment: domain.Payment{Provider: r.PaymentProvider, Method: r.PaymentMethod, Status: str(r.PaymentStatus),
 			Amount: r.TotalAmount, Currency: str(r.Currency), TransactionID: str(r.PaymentTransactionID),
@@ -189,7 +192,7 @@ func (s *Store) MarkConfirmed(ctx context.Context, b domain.Booking) (bool, erro
 	row := fromBooking(b)
 	res, err := s.db.NewUpdate().Model(&row).
 		Column("event_id", "status", "seats", "total_amount", "currency", "payment_status",
-			"payment_transaction_id", "paid_at", "confirmed_at", "updated_at").
+			"payment_transaction_id", "paid_at", "confirmed_at", "updated_at", "policy_version").
 		WherePK().Where("status = ?", domain.StatusPending).Exec(ctx)
 	return affected(res, err, "confirm booking")
 }

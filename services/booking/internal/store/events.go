@@ -83,8 +83,27 @@ func (s *Store) SavePolicy(ctx context.Context, e domain.Event) error {
 		ON CONFLICT (id) DO UPDATE SET policy = EXCLUDED.policy, policy_version = EXCLUDED.policy_version,
 			updated_at = now()
 		WHERE events.policy_version < EXCLUDED.policy_version`
-	_, err := s.db.NewRaw(q, row.ID, row.Policy, row.PolicyVersion).Exec(ctx)
-	return wrap("save policy", err)
+	if _, err := s.db.NewRaw(q, row.ID, row.Policy, row.PolicyVersion).Exec(ctx); err != nil {
+		return wrap("save policy", err)
+	}
+	const h = `INSERT INTO event_policies (event_id, version, policy) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	_, err := s.db.NewRaw(h, row.ID, row.PolicyVersion, row.Policy).Exec(ctx)
+	return wrap("keep policy version", err)
+}
+
+// PolicyVersion returns one kept version of the event's policy.
+func (s *Store) PolicyVersion(ctx context.Context, eventID uuid.UUID, version int) (*refund.Policy, bool, error) {
+	var rows []struct {
+		Policy *refund.Policy `bun:"policy,type:jsonb"`
+	}
+	err := s.db.NewRaw(`SELECT policy FROM event_policies WHERE event_id = ? AND version = ?`, eventID, version).Scan(ctx, &rows)
+	if err != nil {
+		return nil, false, wrap("get policy version", err)
+	}
+	if len(rows) == 0 {
+		return nil, false, nil
+	}
+	return rows[0].Policy, true, nil
 }
 
 // MarkEventCancelled sets CANCELLED; the row lock it takes makes a concurrent confirm

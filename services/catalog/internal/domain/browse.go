@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -69,6 +70,20 @@ func (f Filter) Key() string {
 	return b.String()
 }
 
+// ValidSearchText reports whether a search string is plain text: valid UTF-8 without NUL
+// or other control characters, which PostgreSQL refuses in text and would turn into a 500.
+func ValidSearchText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseFilter reads a listing's query parameters (get returns "" for an absent one).
 // Every problem is a 400 with field errors. Non-admins see PUBLISHED events only and may
 // not ask for other statuses. limit and offset are read by the caller.
@@ -78,6 +93,8 @@ func ParseFilter(get func(string) string, admin bool) (Filter, error) {
 	out.Q = strings.TrimSpace(get("q"))
 	if len(out.Q) > 200 {
 		f.Add("q", "must be at most 200 characters")
+	} else if !ValidSearchText(out.Q) {
+		f.Add("q", "must be UTF-8 text without control characters")
 	}
 	if c := strings.TrimSpace(get("category")); c != "" {
 		if !ValidSlug(c) {

@@ -160,6 +160,7 @@ func TestParseFilter(t *testing.T) {
 		{"sort": "popularity"}, {"min_price": "-1"}, {"max_price": "x"}, {"date_from": "yesterday"},
 		{"status": "DRAFT"}, {"available_only": "maybe"}, {"venue_template_id": "x"}, {"tags": "A B"},
 		{"min_price": "10", "max_price": "5"}, {"date_from": "2026-12-02", "date_to": "2026-12-01"},
+		{"q": "a\x00b"}, {"q": "\xff\xfe"}, {"q": "tab\there"},
 	}
 	for _, m := range bad {
 		_, err := ParseFilter(get(m), false)

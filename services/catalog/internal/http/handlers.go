@@ -265,7 +265,12 @@ func (h *Handlers) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := h.app.ListTemplates(c.Request().Context(), c.QueryParam("q"), limit, offset)
+	q := c.QueryParam("q")
+	if len(q) > 200 || !domain.ValidSearchText(q) {
+		return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "q",
+			Message: "must be at most 200 characters of UTF-8 text without control characters"})
+	}
+	ts, total, err := h.app.ListTemplates(c.Request().Context(), q, limit, offset)
 	if err != nil {
 		return err
 	}
@@ -349,7 +354,9 @@ func (h *Handlers) listSeats(c echo.Context) error {
 		return err
 	}
 	total := len(seats)
-	lo, hi := min(offset, total), min(offset+limit, total)
+	// offset+limit could overflow int for an offset near its maximum: bound by what is left.
+	lo := min(offset, total)
+	hi := lo + min(limit, total-lo)
 	return c.JSON(http.StatusOK, httpserver.NewList(seats[lo:hi], limit, offset, total))
 }
 

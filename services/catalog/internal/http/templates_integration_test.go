@@ -34,6 +34,13 @@ func TestIntegrationVenueTemplates(t *testing.T) {
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name": "X", "sections": "many"}`), http.StatusBadRequest, "sections")
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name": "X", "seats": 3}`), http.StatusBadRequest, "seats")
 		h.problem(h.do("POST", "/api/v1/admin/venue-templates", admin, `{"name":`), http.StatusBadRequest)
+		// A NUL in the search text was a 500 (PostgreSQL refuses it in text).
+		h.problem(h.do("GET", "/api/v1/admin/venue-templates?q=a%00b", admin, nil), http.StatusBadRequest, "q")
+		h.problem(h.do("GET", "/api/v1/events?q=a%00b", admin, nil), http.StatusBadRequest, "q")
+		// An offset near the largest integer overflowed offset+limit (a 500).
+		if r := h.do("GET", "/api/v1/admin/venue-templates/"+id+"/seats?offset=9223372036854775807", admin, nil); r.Status != http.StatusOK {
+			t.Fatalf("huge offset: %d %s", r.Status, r.Body)
+		}
 	})
 	t.Run("access", func(t *testing.T) {
 		h.problem(h.do("GET", "/api/v1/admin/venue-templates", user, nil), http.StatusForbidden)

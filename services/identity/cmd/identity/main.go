@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"evently.dev/libs/contracts"
@@ -15,7 +16,9 @@ import (
 	"evently.dev/services/identity/internal/config"
 	identityhttp "evently.dev/services/identity/internal/http"
 	"evently.dev/services/identity/internal/password"
+	"evently.dev/services/identity/internal/revocation"
 	"evently.dev/services/identity/internal/store"
+	"evently.dev/services/identity/internal/throttle"
 	"evently.dev/services/identity/internal/token"
 	"evently.dev/services/identity/migrations"
 )
@@ -29,6 +32,7 @@ func main() {
 		Config:        &cfg,
 		Common:        &cfg.Common,
 		Kafka:         &cfg.Kafka,
+		Redis:         &cfg.Redis,
 		Migrations:    migrations.FS,
 		Topics:        []string{contracts.TopicIdentityUsers},
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
@@ -36,15 +40,19 @@ func main() {
 		},
 		Commands: map[string]func(ctx context.Context, rt *platform.Runtime, args []string) error{
 			"rotate-key": func(ctx context.Context, rt *platform.Runtime, _ []string) error {
+				kek, err := loadKEK(cfg)
+				if err != nil {
+					return err
+				}
 				k, err := token.Generate()
 				if err != nil {
 					return err
 				}
-				pem, err := k.PrivatePEM()
+				sk, err := token.NewStoredKey(k, kek)
 				if err != nil {
 					return err
 				}
-				if err := store.New(rt.DB).AddSigningKey(ctx, token.StoredKey{ID: k.ID, Alg: k.Alg, PEM: pem}); err != nil {
+				if err := store.New(rt.DB).AddSigningKey(ctx, sk); err != nil {
 					return err
 				}
 				rt.Log.Info("new signing key stored; restart identity replicas to sign with it", "kid", k.ID)
@@ -54,10 +62,37 @@ func main() {
 	})
 }
 
+// loadKEK reads JWT_KEY_ENCRYPTION_KEY or its file; nil when neither is set.
+func loadKEK(cfg config.Config) (*token.KEK, error) {
+	text, file := cfg.Token.KeyEncryptionKey, cfg.Token.KeyEncryptionKeyFile
+	if text != "" && file != "" {
+		return nil, fmt.Errorf("set JWT_KEY_ENCRYPTION_KEY or JWT_KEY_ENCRYPTION_KEY_FILE, not both")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file) //nolint:gosec // G304: the path is operator configuration
+		if err != nil {
+			return nil, fmt.Errorf("JWT_KEY_ENCRYPTION_KEY_FILE: %w", err)
+		}
+		text = string(b)
+	}
+	if text == "" {
+		return nil, nil
+	}
+	kek, err := token.ParseKEK(text)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_KEY_ENCRYPTION_KEY: %w", err)
+	}
+	return kek, nil
+}
+
 func setup(ctx context.Context, rt *platform.Runtime, cfg config.Config) error {
 	st := store.New(rt.DB)
+	kek, err := loadKEK(cfg)
+	if err != nil {
+		return err
+	}
 	keys, err := token.LoadKeySet(ctx, token.Source{SigningKey: cfg.Token.SigningKey, SigningKeyFile: cfg.Token.SigningKeyFile,
-		PreviousPublicKey: cfg.Token.PreviousPublicKey, PreviousPublicKeyFile: cfg.Token.PreviousPublicKeyFile}, st)
+		PreviousPublicKey: cfg.Token.PreviousPublicKey, PreviousPublicKeyFile: cfg.Token.PreviousPublicKeyFile, KEK: kek}, st)
 	if err != nil {
 		return err
 	}
@@ -67,7 +102,12 @@ func setup(ctx context.Context, rt *platform.Runtime, cfg config.Config) error {
 		return err
 	}
 	svc := &app.Service{Store: st, Hasher: hasher, RefreshTTL: cfg.Token.RefreshTTL,
-		Tokens: token.NewIssuer(keys, cfg.Token.Issuer, cfg.Token.Audience, cfg.Token.AccessTTL)}
+		Tokens:  token.NewIssuer(keys, cfg.Token.Issuer, cfg.Token.Audience, cfg.Token.AccessTTL),
+		Revoker: revocation.Store{RDB: rt.Redis, Prefix: cfg.Redis.KeyPrefix},
+		// The gateway accepts a token up to its JWT_LEEWAY (30 s by default) past exp.
+		RevocationMargin: 2 * time.Minute,
+		Throttle: throttle.Logins{RDB: rt.Redis, Prefix: cfg.Redis.KeyPrefix, Policy: throttle.Policy{
+			FreeFailures: cfg.LoginFreeFailures, BaseDelay: cfg.LoginBaseDelay, MaxDelay: cfg.LoginMaxDelay, Memory: time.Hour}}}
 	if cfg.Admin.Bootstrap {
 		u, err := svc.BootstrapAdmin(ctx, cfg.Admin.Email, cfg.Admin.Password, cfg.Admin.FirstName, cfg.Admin.LastName)
 		if err != nil {

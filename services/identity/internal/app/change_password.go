@@ -11,8 +11,9 @@ import (
 	"evently.dev/services/identity/internal/domain"
 )
 
-// ChangePassword replaces the password after checking the current one and revokes every
-// refresh token of the user, ending all sessions (access tokens lapse within their TTL).
+// ChangePassword replaces the password after checking the current one, revokes every
+// refresh token of the user and voids every access token issued so far: all sessions end
+// at once.
 func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current, next string) error {
 	var f apperr.Fields
 	if current == "" {
@@ -25,6 +26,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	u, err := s.Store.UserByID(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
+	}
+	domain.CheckNewPassword(&f, "new_password", next, u.Email)
+	if err := f.Err(); err != nil {
+		return err
 	}
 	ok, err := s.Hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
@@ -44,10 +49,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 		}
 		now := s.now()
 		u.PasswordHash, u.PasswordChangedAt, u.UpdatedAt = hash, now, now
-		if err := r.UpdateUser(ctx, u); err != nil {
+		if err := r.RevokeUserRefreshTokens(ctx, userID, now); err != nil {
 			return err
 		}
-		return r.RevokeUserRefreshTokens(ctx, userID, now)
+		return s.revokeSessions(ctx, r, &u, now, "password_changed")
 	})
 	if err != nil {
 		return fmt.Errorf("change password %s: %w", userID, err)

@@ -11,9 +11,10 @@ import (
 	"evently.dev/services/identity/internal/domain"
 )
 
-// ChangeRole sets a user's role (an admin's decision). The new role reaches the user's
-// access tokens at their next refresh; the last ADMIN cannot be demoted, so the system
-// always keeps someone who can administer it.
+// ChangeRole sets a user's role (an admin's decision). The user's access tokens issued
+// under the old role are voided at once, so the next request refreshes and carries the
+// new role; the last ADMIN cannot be demoted, so the system always keeps someone who can
+// administer it.
 func (s *Service) ChangeRole(ctx context.Context, id uuid.UUID, role string) (domain.User, error) {
 	r, ok := domain.ParseRole(role)
 	if !ok {
@@ -39,9 +40,13 @@ func (s *Service) ChangeRole(ctx context.Context, id uuid.UUID, role string) (do
 				return domain.ErrLastAdmin
 			}
 		}
-		u.Role, u.UpdatedAt = r, s.now()
+		now := s.now()
+		u.Role, u.UpdatedAt = r, now
+		if err := s.revokeSessions(ctx, repo, &u, now, "role_changed"); err != nil {
+			return err
+		}
 		out = u
-		return repo.UpdateUser(ctx, u)
+		return nil
 	})
 	if err != nil {
 		return domain.User{}, fmt.Errorf("change role of %s: %w", id, err)

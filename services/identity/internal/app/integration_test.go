@@ -3,33 +3,41 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/apperr"
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
+	"evently.dev/libs/sessions"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/identity/internal/app"
 	"evently.dev/services/identity/internal/domain"
 	"evently.dev/services/identity/internal/password"
+	"evently.dev/services/identity/internal/revocation"
 	"evently.dev/services/identity/internal/store"
+	"evently.dev/services/identity/internal/throttle"
 	"evently.dev/services/identity/internal/token"
 	"evently.dev/services/identity/migrations"
 )
 
 type env struct {
-	db   *bun.DB
-	st   *store.Store
-	svc  *app.Service
-	keys *token.KeySet
+	db     *bun.DB
+	st     *store.Store
+	svc    *app.Service
+	keys   *token.KeySet
+	rdb    *redis.Client
+	prefix string
 }
 
 func newEnv(t *testing.T) *env {
@@ -40,7 +48,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	st := store.New(db)
-	keys, err := token.LoadKeySet(ctx, token.Source{}, st)
+	keys, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +57,14 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rdb, prefix := testkit.Redis(t)
 	svc := &app.Service{Store: st, Hasher: h, RefreshTTL: time.Hour,
-		Tokens: token.NewIssuer(keys, "evently-identity", "evently-api", 15*time.Minute)}
-	return &env{db: db, st: st, svc: svc, keys: keys}
+		Tokens:           token.NewIssuer(keys, "evently-identity", "evently-api", 15*time.Minute),
+		Revoker:          revocation.Store{RDB: rdb, Prefix: prefix},
+		RevocationMargin: time.Minute,
+		Throttle: throttle.Logins{RDB: rdb, Prefix: prefix, Policy: throttle.Policy{FreeFailures: 5, BaseDelay: time.Second,
+			MaxDelay: time.Minute, Memory: time.Minute}}}
+	return &env{db: db, st: st, svc: svc, keys: keys, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) register(t *testing.T, email string) app.Session {
@@ -236,6 +249,11 @@ func TestIntegrationLogoutAndChangePassword(t *testing.T) {
 	if err := e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", "short"); err == nil {
 		t.Fatal("short new password accepted")
 	}
+	for _, weak := range []string{"password123", "Barbara@Example.com", "        "} {
+		if err := e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", weak); err == nil {
+			t.Fatalf("new password %q accepted", weak)
+		}
+	}
 	if err := e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", "new-password-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +319,7 @@ func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+			ks, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, e.st)
 			if err != nil {
 				t.Error(err)
 				return
@@ -319,14 +337,168 @@ func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
 	k, _ := token.Generate()
 	pemText, _ := k.PrivatePEM()
 	time.Sleep(10 * time.Millisecond) // created_at orders keys
+	// A row stored in clear (before sealing existed) is sealed in place when loaded.
 	if err := e.st.AddSigningKey(ctx, token.StoredKey{ID: k.ID, Alg: k.Alg, PEM: pemText}); err != nil {
 		t.Fatal(err)
 	}
-	ks, err := token.LoadKeySet(ctx, token.Source{}, e.st)
+	ks, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, e.st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ks.Signing.ID != k.ID || len(ks.Published) != 2 || ks.Published[1].ID != e.keys.Signing.ID {
 		t.Fatalf("after rotation: signing %s, published %d", ks.Signing.ID, len(ks.Published))
+	}
+	var stored []string
+	if err := e.db.NewSelect().Table("signing_keys").Column("private_key_pem").Scan(ctx, &stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range stored {
+		if !token.IsSealed(v) || strings.Contains(v, "PRIVATE KEY") {
+			t.Fatalf("a signing key is stored in clear: %.40q", v)
+		}
+	}
+	// Without the KEK, or with another one, nothing starts.
+	if _, err := token.LoadKeySet(ctx, token.Source{}, e.st); !errors.Is(err, token.ErrNoKEK) {
+		t.Fatalf("no KEK: %v", err)
+	}
+	other, _ := token.ParseKEK(strings.Repeat("ab", 32))
+	if _, err := token.LoadKeySet(ctx, token.Source{KEK: other}, e.st); err == nil {
+		t.Fatal("keys opened with the wrong KEK")
+	}
+}
+
+// testKEK is a fixed key-encryption key for tests.
+func testKEK(t *testing.T) *token.KEK {
+	t.Helper()
+	k, err := token.ParseKEK("bG9jYWwtZGV2LWtlay1ub3QtZm9yLXByb2R1Y3Rpb24=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestIntegrationLoginThrottlePerAccount checks identity's own guessing limit: after five
+// failures for one address (known or not) the next attempt is refused with a wait, even
+// with the right password, until the wait passes; a success clears the count.
+func TestIntegrationLoginThrottlePerAccount(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.register(t, "kurt@example.com")
+	for _, email := range []string{"kurt@example.com", "nobody-here@example.com"} {
+		for i := 0; i < 5; i++ {
+			if _, err := e.svc.Login(ctx, email, "wrong-password"); !errors.Is(err, domain.ErrInvalidCredentials) {
+				t.Fatalf("%s attempt %d: %v", email, i+1, err)
+			}
+		}
+		_, err := e.svc.Login(ctx, email, "correct-horse")
+		ae, ok := apperr.As(err)
+		if !errors.Is(err, domain.ErrLoginThrottled) || !ok || ae.Extra["retry_after_seconds"] != 1 {
+			t.Fatalf("%s 6th attempt: %v", email, err)
+		}
+	}
+	// Another address is not slowed by these failures.
+	e.register(t, "emmy@example.com")
+	if _, err := e.svc.Login(ctx, "emmy@example.com", "correct-horse"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := e.svc.Login(ctx, "Kurt@example.com", "correct-horse"); err != nil {
+		t.Fatalf("after the wait: %v", err)
+	}
+	// The success cleared the failures: a new wrong guess is an ordinary 401.
+	if _, err := e.svc.Login(ctx, "kurt@example.com", "wrong-password"); !errors.Is(err, domain.ErrInvalidCredentials) {
+		t.Fatalf("after success: %v", err)
+	}
+}
+
+// revocationOf reads what the gateway would see for the user.
+func (e *env) revocationOf(t *testing.T, userID uuid.UUID) (sessions.Revocation, bool) {
+	t.Helper()
+	v, err := e.rdb.Get(context.Background(), sessions.Key(e.prefix, userID.String())).Result()
+	if errors.Is(err, redis.Nil) {
+		return sessions.Revocation{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sessions.Parse(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, true
+}
+
+func issuedAt(t *testing.T, e *env, access string) time.Time {
+	t.Helper()
+	var claims token.Claims
+	if _, err := jwt.ParseWithClaims(access, &claims, func(*jwt.Token) (any, error) { return e.keys.Published[0].Public, nil },
+		jwt.WithLeeway(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return claims.IssuedAt.Time
+}
+
+// TestIntegrationSessionsRevokedAtOnce checks that logout, a password change and a role
+// change each void the user's access tokens issued so far (recorded for the gateway and
+// announced on the identity topic), while tokens issued afterwards, even within the same
+// second, stay valid.
+func TestIntegrationSessionsRevokedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "evently-admin", "R", "Oot"); err != nil {
+		t.Fatal(err)
+	}
+	s := e.register(t, "alonzo@example.com")
+	if _, ok := e.revocationOf(t, s.User.ID); ok {
+		t.Fatal("revocation before anything happened")
+	}
+	steps := []struct {
+		reason string
+		do     func(current app.Session) error
+	}{
+		{"role_changed", func(app.Session) error { _, err := e.svc.ChangeRole(ctx, s.User.ID, "ADMIN"); return err }},
+		{"password_changed", func(app.Session) error {
+			return e.svc.ChangePassword(ctx, s.User.ID, "correct-horse", "another-horse-9")
+		}},
+		{"logout", func(cur app.Session) error { return e.svc.Logout(ctx, s.User.ID, cur.RefreshToken) }},
+	}
+	cur := s
+	for _, st := range steps {
+		before := issuedAt(t, e, cur.AccessToken)
+		if err := st.do(cur); err != nil {
+			t.Fatalf("%s: %v", st.reason, err)
+		}
+		r, ok := e.revocationOf(t, s.User.ID)
+		if !ok || !r.Voids(before) {
+			t.Fatalf("%s: token issued at %v not voided by %+v", st.reason, before, r)
+		}
+		if ttl := e.rdb.PTTL(ctx, sessions.Key(e.prefix, s.User.ID.String())).Val(); ttl <= 15*time.Minute || ttl > 17*time.Minute {
+			t.Fatalf("%s: revocation kept for %v, want the token TTL plus the margin", st.reason, ttl)
+		}
+		n, err := e.db.NewSelect().Table("outbox").Where("key = ? AND type = ? AND payload::jsonb->>'reason' = ?",
+			s.User.ID.String(), contracts.TypeUserSessionsRevoked, st.reason).Count(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("%s: %d outbox rows (%v)", st.reason, n, err)
+		}
+		// A session started right after, in the same second, is not caught by it.
+		next, err := e.svc.Login(ctx, "alonzo@example.com", "another-horse-9")
+		if st.reason == "role_changed" {
+			next, err = e.svc.Login(ctx, "alonzo@example.com", "correct-horse")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Voids(issuedAt(t, e, next.AccessToken)) {
+			t.Fatalf("%s: a token issued after the revocation is void", st.reason)
+		}
+		cur = next
+	}
+	var payload string
+	if err := e.db.NewSelect().Table("outbox").Column("payload").Where("type = ?", contracts.TypeUserSessionsRevoked).
+		Limit(1).Scan(ctx, &payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := contracts.Validate(contracts.TypeUserSessionsRevoked, []byte(payload)); err != nil {
+		t.Fatal(err)
 	}
 }

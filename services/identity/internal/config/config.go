@@ -6,12 +6,16 @@ import (
 
 	"evently.dev/libs/kafka"
 	"evently.dev/libs/platform"
+	"evently.dev/libs/redisx"
 )
 
 // Config is every setting of the identity service; the README's configuration table lists them.
 type Config struct {
 	platform.Common
 	Kafka kafka.Config
+	// Redis holds login throttles and the session revocations the gateway enforces; it
+	// must be the gateway's Redis with the same REDIS_KEY_PREFIX.
+	Redis redisx.Config
 	Token Token
 	// Password hashing: argon2id (RFC 9106) with OWASP's minimum parameters by default;
 	// each hash records its own parameters, so raising them later keeps old hashes valid.
@@ -22,6 +26,12 @@ type Config struct {
 	// (each hash holds PASSWORD_ARGON2_MEMORY_KIB); 0 means 2 × GOMAXPROCS.
 	PasswordConcurrency int `envconfig:"PASSWORD_HASH_CONCURRENCY" default:"0"`
 	Admin               Admin
+	// Login throttle per e-mail address: after LOGIN_THROTTLE_FREE_FAILURES consecutive
+	// failures each attempt waits LOGIN_THROTTLE_BASE_DELAY, doubling per failure up to
+	// LOGIN_THROTTLE_MAX_DELAY (429 with Retry-After meanwhile); a success clears it.
+	LoginFreeFailures int           `envconfig:"LOGIN_THROTTLE_FREE_FAILURES" default:"5"`
+	LoginBaseDelay    time.Duration `envconfig:"LOGIN_THROTTLE_BASE_DELAY" default:"1s"`
+	LoginMaxDelay     time.Duration `envconfig:"LOGIN_THROTTLE_MAX_DELAY" default:"15m"`
 	// RefreshCleanupInterval is how often expired refresh tokens are deleted.
 	RefreshCleanupInterval time.Duration `envconfig:"REFRESH_TOKEN_CLEANUP_INTERVAL" default:"1h"`
 }
@@ -38,6 +48,10 @@ type Token struct {
 	// kept in the identity schema so every replica and restart signs with the same key.
 	SigningKey     string `envconfig:"JWT_SIGNING_KEY" mask:"true"`
 	SigningKeyFile string `envconfig:"JWT_SIGNING_KEY_FILE"`
+	// KeyEncryptionKey (32 random bytes, base64) seals generated signing keys in the
+	// database with AES-256-GCM; generated keys are refused without it.
+	KeyEncryptionKey     string `envconfig:"JWT_KEY_ENCRYPTION_KEY" mask:"true"`
+	KeyEncryptionKeyFile string `envconfig:"JWT_KEY_ENCRYPTION_KEY_FILE"`
 	// PreviousPublicKey (PEM, public or private) stays in the JWKS after a rotation so tokens
 	// signed with it remain valid until they expire.
 	PreviousPublicKey     string `envconfig:"JWT_PREVIOUS_PUBLIC_KEY"`

@@ -11,5 +11,7 @@ var (
 	ErrInvalidRefreshToken = apperr.New(apperr.KindUnauthenticated, "invalid_refresh_token", "the refresh token is invalid, expired or revoked")
 	ErrUserNotFound        = apperr.New(apperr.KindNotFound, "user_not_found", "no user has this id")
 	ErrLastAdmin           = apperr.New(apperr.KindConflict, "last_admin", "the last ADMIN cannot lose the role")
-	ErrWrongPassword       = apperr.Validation(apperr.KindUnprocessable, apperr.FieldError{Field: "current_password", Message: "is incorrect"})
+	// ErrLoginThrottled refuses an attempt on an account with too many recent failures.
+	ErrLoginThrottled = apperr.New(apperr.KindRateLimited, "login_throttled", "too many failed logins for this account; wait and retry")
+	ErrWrongPassword  = apperr.Validation(apperr.KindUnprocessable, apperr.FieldError{Field: "current_password", Message: "is incorrect"})
 )

@@ -27,6 +27,8 @@ type Repository interface {
 	CountAdmins(ctx context.Context) (int, error)
 	// PublishUserRegistered adds user.registered to the outbox of the current transaction.
 	PublishUserRegistered(ctx context.Context, u User) error
+	// PublishSessionsRevoked adds user.sessions_revoked (for u.SessionsRevokedAt) to the outbox.
+	PublishSessionsRevoked(ctx context.Context, u User, reason string) error
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// RefreshTokenForUpdate finds a token by hash and locks it; unknown is ErrInvalidRefreshToken.

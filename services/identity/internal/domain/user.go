@@ -50,6 +50,9 @@ type User struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time
+	// SessionsRevokedAt is the last time every access token of the user was voided
+	// (logout, password or role change); zero when never.
+	SessionsRevokedAt time.Time
 }
 
 // NormalizeEmail trims and lower-cases an address so one mailbox maps to one account.
@@ -68,7 +71,8 @@ func ValidEmail(email string) bool {
 	return at > 0 && strings.Contains(email[at+1:], ".")
 }
 
-// CheckPassword adds a field error unless pw has an acceptable length.
+// CheckPassword adds a field error unless pw has an acceptable length (the only rule for a
+// password being presented; CheckNewPassword adds the rules for choosing one).
 func CheckPassword(f *apperr.Fields, field, pw string) {
 	n := utf8.RuneCountInString(pw)
 	switch {
@@ -100,7 +104,7 @@ func NewRegistration(firstName, lastName, email, password string, role *string) 
 	if !ValidEmail(r.Email) {
 		f.Add("email", "must be a valid email address")
 	}
-	CheckPassword(&f, "password", password)
+	CheckNewPassword(&f, "password", password, r.Email)
 	if role != nil && Role(*role) != RoleUser {
 		f.Add("role", "registration creates USER accounts only")
 	}

@@ -2,6 +2,8 @@
 package events
 
 import (
+	"time"
+
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/identity/internal/domain"
@@ -14,4 +16,10 @@ const Source = "/services/identity"
 func UserRegistered(u domain.User) contracts.UserRegistered {
 	return contracts.UserRegistered{UserID: u.ID.String(), Email: u.Email, FirstName: u.FirstName,
 		LastName: u.LastName, Role: string(u.Role), RegisteredAt: u.CreatedAt.UTC()}
+}
+
+// UserSessionsRevoked is the user.sessions_revoked payload for u's last revocation.
+func UserSessionsRevoked(u domain.User, reason string) contracts.UserSessionsRevoked {
+	return contracts.UserSessionsRevoked{UserID: u.ID.String(), RevokedBefore: u.SessionsRevokedAt.UTC().Truncate(time.Second),
+		Reason: reason, Role: string(u.Role)}
 }

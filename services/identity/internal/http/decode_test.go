@@ -26,15 +26,15 @@ func TestDecodeRegister(t *testing.T) {
 		kind apperr.Kind
 		ok   bool
 	}{
-		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"12345678"}`, 0, true},
-		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"12345678","role":"USER"}`, 0, true},
-		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"12345678","role":"ADMIN"}`, apperr.KindUnprocessable, false},
+		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"long-enough-1"}`, 0, true},
+		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"long-enough-1","role":"USER"}`, 0, true},
+		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"long-enough-1","role":"ADMIN"}`, apperr.KindUnprocessable, false},
 		{`{"first_name":1}`, apperr.KindInvalid, false},
 		{`{"nope":1}`, apperr.KindInvalid, false},
 		{`{`, apperr.KindInvalid, false},
 		{``, apperr.KindInvalid, false},
 		{`{} {}`, apperr.KindInvalid, false},
-		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"12345678","role":null}`, 0, true},
+		{`{"first_name":"A","last_name":"B","email":"a@example.com","password":"long-enough-1","role":null}`, 0, true},
 	}
 	for _, tc := range tests {
 		_, err := decodeRegister(tc.body)
@@ -54,7 +54,7 @@ func TestDecodeRegister(t *testing.T) {
 // Fuzzing the decoders: any input yields a registration or a classified (4xx) error,
 // never a panic or an unclassified error that would become a 500.
 func FuzzDecodeRegister(f *testing.F) {
-	f.Add(`{"first_name":"A","last_name":"B","email":"a@example.com","password":"12345678"}`)
+	f.Add(`{"first_name":"A","last_name":"B","email":"a@example.com","password":"long-enough-1"}`)
 	f.Add(`{"role":"ADMIN"}`)
 	f.Add(`{"first_name":"\u0000"}`)
 	f.Add(`[]`)

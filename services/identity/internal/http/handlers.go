@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -71,6 +72,11 @@ func (h *Handlers) login(c echo.Context) error {
 		return err
 	}
 	s, err := h.App.Login(c.Request().Context(), req.Email, req.Password)
+	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.KindRateLimited {
+		if secs, ok := ae.Extra["retry_after_seconds"].(int); ok {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+	}
 	if err != nil {
 		return err
 	}

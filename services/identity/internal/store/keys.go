@@ -18,7 +18,7 @@ type keyRow struct {
 
 	Kid           string    `bun:"kid,pk"`
 	Algorithm     string    `bun:"algorithm"`
-	PrivateKeyPEM string    `bun:"private_key_pem"`
+	PrivateKeyPEM string    `bun:"private_key_pem"` // sealed with the KEK (token.KEK)
 	CreatedAt     time.Time `bun:"created_at"`
 }
 
@@ -59,6 +59,15 @@ func (s *Store) AddSigningKey(ctx context.Context, k token.StoredKey) error {
 	row := keyRow{Kid: k.ID, Algorithm: k.Alg, PrivateKeyPEM: k.PEM, CreatedAt: time.Now().UTC()}
 	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert signing key: %w", err)
+	}
+	return nil
+}
+
+// ReplaceSigningKeyPEM implements token.KeyStore (sealing rows stored in clear).
+func (s *Store) ReplaceSigningKeyPEM(ctx context.Context, kid, stored string) error {
+	_, err := s.db.NewUpdate().Model((*keyRow)(nil)).Set("private_key_pem = ?", stored).Where("kid = ?", kid).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update signing key %s: %w", kid, err)
 	}
 	return nil
 }

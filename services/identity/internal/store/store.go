@@ -39,25 +39,35 @@ type repo struct{ db bun.IDB }
 type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID                uuid.UUID `bun:"id,pk,type:uuid"`
-	Email             string    `bun:"email"`
-	FirstName         string    `bun:"first_name"`
-	LastName          string    `bun:"last_name"`
-	PasswordHash      string    `bun:"password_hash"`
-	Role              string    `bun:"role"`
-	CreatedAt         time.Time `bun:"created_at"`
-	UpdatedAt         time.Time `bun:"updated_at"`
-	PasswordChangedAt time.Time `bun:"password_changed_at"`
+	ID                uuid.UUID  `bun:"id,pk,type:uuid"`
+	Email             string     `bun:"email"`
+	FirstName         string     `bun:"first_name"`
+	LastName          string     `bun:"last_name"`
+	PasswordHash      string     `bun:"password_hash"`
+	Role              string     `bun:"role"`
+	CreatedAt         time.Time  `bun:"created_at"`
+	UpdatedAt         time.Time  `bun:"updated_at"`
+	PasswordChangedAt time.Time  `bun:"password_changed_at"`
+	SessionsRevokedAt *time.Time `bun:"sessions_revoked_at"`
 }
 
 func fromUser(u domain.User) *userRow {
-	return &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, PasswordHash: u.PasswordHash,
+	row := &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, PasswordHash: u.PasswordHash,
 		Role: string(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, PasswordChangedAt: u.PasswordChangedAt}
+	if !u.SessionsRevokedAt.IsZero() {
+		at := u.SessionsRevokedAt
+		row.SessionsRevokedAt = &at
+	}
+	return row
 }
 
 func (r *userRow) toDomain() domain.User {
-	return domain.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, PasswordHash: r.PasswordHash,
+	u := domain.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, PasswordHash: r.PasswordHash,
 		Role: domain.Role(r.Role), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), PasswordChangedAt: r.PasswordChangedAt.UTC()}
+	if r.SessionsRevokedAt != nil {
+		u.SessionsRevokedAt = r.SessionsRevokedAt.UTC()
+	}
+	return u
 }
 
 func (r repo) CreateUser(ctx context.Context, u domain.User) error {
@@ -99,7 +109,7 @@ func (r repo) UserForUpdate(ctx context.Context, id uuid.UUID) (domain.User, err
 
 func (r repo) UpdateUser(ctx context.Context, u domain.User) error {
 	res, err := r.db.NewUpdate().Model(fromUser(u)).
-		Column("first_name", "last_name", "password_hash", "role", "updated_at", "password_changed_at").
+		Column("first_name", "last_name", "password_hash", "role", "updated_at", "password_changed_at", "sessions_revoked_at").
 		WherePK().Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
@@ -121,6 +131,12 @@ func (r repo) CountAdmins(ctx context.Context) (int, error) {
 func (r repo) PublishUserRegistered(ctx context.Context, u domain.User) error {
 	_, err := outbox.AddJSON(ctx, r.db, contracts.TopicIdentityUsers, u.ID.String(), contracts.TypeUserRegistered,
 		events.Source, events.UserRegistered(u))
+	return err
+}
+
+func (r repo) PublishSessionsRevoked(ctx context.Context, u domain.User, reason string) error {
+	_, err := outbox.AddJSON(ctx, r.db, contracts.TopicIdentityUsers, u.ID.String(), contracts.TypeUserSessionsRevoked,
+		events.Source, events.UserSessionsRevoked(u, reason))
 	return err
 }
 

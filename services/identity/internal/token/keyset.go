@@ -3,11 +3,13 @@ package token
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 )
 
-// StoredKey is a generated key as kept in the database.
+// StoredKey is a generated key as kept in the database; PEM is sealed with the KEK (or,
+// in rows written before sealing, a plain PEM that LoadKeySet seals in place).
 type StoredKey struct {
 	ID  string
 	Alg string
@@ -19,12 +21,34 @@ type KeyStore interface {
 	// SigningKeys returns the stored keys newest first; when there is none, it stores the
 	// key create makes first (once, even with replicas starting together).
 	SigningKeys(ctx context.Context, create func() (StoredKey, error)) ([]StoredKey, error)
+	// ReplaceSigningKeyPEM rewrites one stored key's PEM column (to seal a plain one).
+	ReplaceSigningKeyPEM(ctx context.Context, kid, stored string) error
 }
 
-// Source says where keys come from: PEM text or a file for each; all empty means generated.
+// Source says where keys come from: PEM text or a file for each; no signing key means
+// generated keys, which need KEK to be kept at rest.
 type Source struct {
 	SigningKey, SigningKeyFile               string
 	PreviousPublicKey, PreviousPublicKeyFile string
+	KEK                                      *KEK
+}
+
+// ErrNoKEK refuses generated keys without a key-encryption key: they would sit in the
+// database in clear, where anyone with a backup could sign tokens as any user.
+var ErrNoKEK = errors.New("no JWT signing key configured and no JWT_KEY_ENCRYPTION_KEY to keep a generated one " +
+	"encrypted: set JWT_SIGNING_KEY (or _FILE), or JWT_KEY_ENCRYPTION_KEY (or _FILE) to 32 random bytes in base64")
+
+// NewStoredKey seals a freshly generated key for storage.
+func NewStoredKey(k Key, kek *KEK) (StoredKey, error) {
+	if kek == nil {
+		return StoredKey{}, ErrNoKEK
+	}
+	p, err := k.PrivatePEM()
+	if err != nil {
+		return StoredKey{}, err
+	}
+	sealed, err := kek.Seal(k.ID, p)
+	return StoredKey{ID: k.ID, Alg: k.Alg, PEM: sealed}, err
 }
 
 // KeySet is the key that signs plus the keys the JWKS publishes.
@@ -52,13 +76,15 @@ func LoadKeySet(ctx context.Context, src Source, store KeyStore) (*KeySet, error
 		ks.Signing = k
 		ks.Published = append(ks.Published, k)
 	} else {
+		if src.KEK == nil {
+			return nil, ErrNoKEK
+		}
 		stored, err := store.SigningKeys(ctx, func() (StoredKey, error) {
 			k, err := Generate()
 			if err != nil {
 				return StoredKey{}, err
 			}
-			p, err := k.PrivatePEM()
-			return StoredKey{ID: k.ID, Alg: k.Alg, PEM: p}, err
+			return NewStoredKey(k, src.KEK)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("load generated signing keys: %w", err)
@@ -67,7 +93,11 @@ func LoadKeySet(ctx context.Context, src Source, store KeyStore) (*KeySet, error
 			if i == publishedGenerated {
 				break
 			}
-			k, err := ParsePrivatePEM([]byte(s.PEM))
+			plain, err := openStored(ctx, store, src.KEK, s)
+			if err != nil {
+				return nil, err
+			}
+			k, err := ParsePrivatePEM([]byte(plain))
 			if err != nil {
 				return nil, fmt.Errorf("stored signing key %s: %w", s.ID, err)
 			}
@@ -104,6 +134,21 @@ func LoadKeySet(ctx context.Context, src Source, store KeyStore) (*KeySet, error
 
 // JWKS is the JSON Web Key Set document.
 func (ks *KeySet) JWKS() []byte { return ks.jwks }
+
+// openStored returns a stored key's PEM, sealing in place a row written before sealing.
+func openStored(ctx context.Context, store KeyStore, kek *KEK, s StoredKey) (string, error) {
+	if IsSealed(s.PEM) {
+		return kek.Open(s.ID, s.PEM)
+	}
+	sealed, err := kek.Seal(s.ID, s.PEM)
+	if err != nil {
+		return "", err
+	}
+	if err := store.ReplaceSigningKeyPEM(ctx, s.ID, sealed); err != nil {
+		return "", fmt.Errorf("seal stored signing key %s: %w", s.ID, err)
+	}
+	return s.PEM, nil
+}
 
 func pemFrom(text, file string) (string, error) {
 	if text != "" && file != "" {

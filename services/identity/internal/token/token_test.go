@@ -19,6 +19,8 @@ import (
 
 type noStore struct{}
 
+func (noStore) ReplaceSigningKeyPEM(context.Context, string, string) error { return nil }
+
 func (noStore) SigningKeys(context.Context, func() (StoredKey, error)) ([]StoredKey, error) {
 	return nil, errors.New("configured keys must not touch the store")
 }

@@ -279,6 +279,8 @@ type ReturnedSeats struct {
 	SeatIDs []string
 	// Closed is true when the event is cancelled: the seats became CLOSED, not AVAILABLE.
 	Closed bool
+	// UserID is the booking's buyer ("" when its commit record is missing).
+	UserID string
 }
 
 // ReturnBookingSeats flips a cancelled booking's seats SOLD → AVAILABLE (CLOSED if the
@@ -320,12 +322,22 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 		Source, payload); err != nil {
 		return ReturnedSeats{}, false, err
 	}
-	return ReturnedSeats{EventID: eventID, SeatIDs: ids, Closed: closed}, true, nil
+	buyer, err := s.Store.BookingBuyer(ctx, tx, bookingID)
+	if err != nil {
+		return ReturnedSeats{}, false, err
+	}
+	return ReturnedSeats{EventID: eventID, SeatIDs: ids, Closed: closed, UserID: buyer}, true, nil
 }
 
 // SyncReturned updates Redis after seats went back on sale. Closed seats stay in the sold
 // set (they can never be held), which agrees with a rebuild from the ledger.
 func (s *Service) SyncReturned(ctx context.Context, r ReturnedSeats) error {
+	if r.UserID != "" {
+		// The returned seats stop counting towards the buyer's per-user limit.
+		if err := s.Holds.ForgetBought(ctx, r.EventID, r.UserID, r.SeatIDs); err != nil {
+			return err
+		}
+	}
 	if r.Closed {
 		s.note(r.EventID, r.SeatIDs, stateSold) // closed seats show as sold
 		return nil

@@ -49,8 +49,8 @@ func (s *Service) HoldSeats(ctx context.Context, userID string, spec domain.Hold
 }
 
 // HoldForUser places a hold on a user's behalf for another service (the waitlist's offers).
-// Offers skip the per-user limit: the waitlist already bounds quantities (1–10) and an
-// offer must not fail because the user holds other seats.
+// Offers respect the per-user limit like any hold: an offer is seats the user may buy, so
+// it counts with their holds and purchases (422 hold_limit_exceeded above it).
 func (s *Service) HoldForUser(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string, ttl time.Duration, purpose string) (domain.Hold, error) {
 	ev, err := s.Event(ctx, eventID)
 	if err != nil {
@@ -63,10 +63,7 @@ func (s *Service) HoldForUser(ctx context.Context, eventID uuid.UUID, userID str
 	if err != nil {
 		return domain.Hold{}, err
 	}
-	limit := 0
-	if purpose == domain.PurposeUser {
-		limit = ev.EffectiveHoldLimit(s.Cfg.Hold.MaxSeats)
-	}
+	limit := ev.EffectiveHoldLimit(s.Cfg.Hold.MaxSeats)
 	return s.place(ctx, placement{ev: ev, layout: layout, userID: userID, purpose: purpose, ttl: ttl, limit: limit}, seatIDs)
 }
 
@@ -119,7 +116,7 @@ func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (dom
 			return domain.Hold{}, domain.ErrSeatsTaken.WithDetail("seats already held or sold: %v", res.Taken).
 				WithExtra("conflicting_seat_ids", res.Taken)
 		case holds.OverLimit:
-			return domain.Hold{}, domain.ErrHoldLimit.WithDetail("you already hold %d seats of this event; the limit is %d",
+			return domain.Hold{}, domain.ErrHoldLimit.WithDetail("you already hold, have on offer or bought %d seats of this event; the limit is %d",
 				res.AlreadyHeld, p.limit).WithExtra("limit", p.limit).WithExtra("held", res.AlreadyHeld)
 		case holds.Closed:
 			s.forget(p.ev.ID)

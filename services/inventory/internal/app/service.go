@@ -180,7 +180,15 @@ func (s *Service) ensureSold(ctx context.Context, eventID uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	s.Log.InfoContext(ctx, "rebuilt sold set from the ledger", "event_id", eventID, "unavailable", len(ids))
+	// Redis lost the event: its buyers' bought seats (for the per-user limit) go back first.
+	bought, err := s.Store.BoughtSeats(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	if err := s.Holds.LoadBuyers(ctx, eventID, bought); err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "rebuilt sold set from the ledger", "event_id", eventID, "unavailable", len(ids), "buyers", len(bought))
 	return s.Holds.LoadSold(ctx, eventID, ids)
 }
 

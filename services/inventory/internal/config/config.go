@@ -31,6 +31,9 @@ type Config struct {
 	// SSEBuffer is each subscriber's queue of pending changes; a slower client loses changes
 	// (and is told to reload) rather than slowing anyone else.
 	SSEBuffer int `envconfig:"SSE_BUFFER" default:"256"`
+	// SSEMaxDuration ends a stream after this long (0: never); browsers' EventSource
+	// reconnects by itself, so an abandoned tab cannot hold a subscription for ever.
+	SSEMaxDuration time.Duration `envconfig:"SSE_MAX_DURATION" default:"1h"`
 }
 
 // Hold configures seat holds.

@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -193,6 +194,41 @@ func (s *Store) LoadSold(ctx context.Context, eventID uuid.UUID, seatIDs []strin
 	}
 	if err := loadSoldScript.Run(ctx, s.rdb, []string{s.SoldKey(eventID)}, args...).Err(); err != nil {
 		return fmt.Errorf("load sold set of %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// LoadBuyers records each buyer's bought seats of the event (from the ledger) for the
+// per-user limit. It runs before a missing sold set is rebuilt, while holds of the event
+// are refused, so no hold is checked against a half-loaded set.
+func (s *Store) LoadBuyers(ctx context.Context, eventID uuid.UUID, bought map[string][]string) error {
+	pipe := s.rdb.Pipeline()
+	for user, seats := range bought {
+		key := s.userSeatsKey(eventID, user)
+		zs := make([]redis.Z, len(seats))
+		for i, id := range seats {
+			zs[i] = redis.Z{Score: math.Inf(1), Member: id}
+		}
+		pipe.ZAdd(ctx, key, zs...)
+		pipe.Persist(ctx, key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && len(bought) > 0 {
+		return fmt.Errorf("load buyers of %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// ForgetBought stops counting returned seats against the user's limit.
+func (s *Store) ForgetBought(ctx context.Context, eventID uuid.UUID, userID string, seatIDs []string) error {
+	if len(seatIDs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(seatIDs))
+	for _, id := range seatIDs {
+		args = append(args, id)
+	}
+	if err := forgetBoughtScript.Run(ctx, s.rdb, []string{s.userSeatsKey(eventID, userID)}, args...).Err(); err != nil {
+		return fmt.Errorf("forget bought seats of %s: %w", userID, err)
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ end
 local limit = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. int(now))
 if limit > 0 then
+  -- The user's set holds live holds and offers (scored by expiry) and bought seats
+  -- (scored +inf, kept until the booking is cancelled): the limit counts all three.
   local have = redis.call('ZCARD', KEYS[6])
   if have + n > limit then return {'LIMIT', tostring(have)} end
 end
@@ -48,8 +50,11 @@ for i = 1, n do
   redis.call('ZADD', KEYS[2], int(exp), ARGV[8 + i])
   redis.call('ZADD', KEYS[6], int(exp), ARGV[8 + i])
 end
-redis.call('PEXPIREAT', KEYS[6], int(exp), 'GT')
-if redis.call('PTTL', KEYS[6]) < 0 then redis.call('PEXPIREAT', KEYS[6], int(exp)) end
+-- A set with bought seats never expires; one with holds only lives as long as they do.
+if redis.call('ZCOUNT', KEYS[6], '+inf', '+inf') == 0 then
+  redis.call('PEXPIREAT', KEYS[6], int(exp), 'GT')
+  if redis.call('PTTL', KEYS[6]) < 0 then redis.call('PEXPIREAT', KEYS[6], int(exp)) end
+end
 redis.call('HSET', KEYS[5], 'user', ARGV[2], 'purpose', ARGV[6], 'seats', ARGV[8], 'rec', ARGV[5],
   'created', int(now), 'exp', int(exp))
 redis.call('PEXPIREAT', KEYS[5], int(exp))
@@ -99,8 +104,10 @@ for _, s in ipairs(seats) do
   local owner = redis.call('GET', k)
   if owner == ARGV[1] then redis.call('DEL', k) end
   if owner == ARGV[1] or not owner then redis.call('ZREM', KEYS[2], s) end
-  redis.call('ZREM', KEYS[6], s)
+  -- A bought seat keeps counting towards the user's limit until its booking is cancelled.
+  redis.call('ZADD', KEYS[6], '+inf', s)
 end
+redis.call('PERSIST', KEYS[6])
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -214,5 +221,12 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `)
 
+// forgetBoughtScript takes returned seats (a cancelled booking) out of the user's set.
+// KEYS: 1 userseats; ARGV: seat ids
+var forgetBoughtScript = redis.NewScript(`
+for _, s in ipairs(ARGV) do redis.call('ZREM', KEYS[1], s) end
+return 1
+`)
+
 var allScripts = []*redis.Script{holdScript, releaseScript, commitScript, extendScript, claimScript,
-	ackScript, dropLiveScript, loadSoldScript, unsoldScript}
+	ackScript, dropLiveScript, loadSoldScript, unsoldScript, forgetBoughtScript}

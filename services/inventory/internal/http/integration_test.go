@@ -181,12 +181,52 @@ func TestIntegrationPerUserLimit(t *testing.T) {
 	if r, _ := hold(t, env, u, map[string]any{"event_id": p.EventID, "section_id": p.Sections[0].SectionID, "quantity": 5}); r.Status != 422 {
 		t.Fatalf("quantity over the limit: %d %s", r.Status, r.Body)
 	}
-	// A waitlist offer for the same user skips the limit.
+	// A waitlist offer for the same user counts like any hold: over the limit it is refused.
 	r = env.Call(t, "POST", "/internal/v1/holds", "service:waitlist", map[string]any{"event_id": p.EventID, "user_id": u,
 		"seat_ids": inventorytest.SeatIDs(p, 0, 1, 5, 2), "ttl_seconds": 900, "purpose": "WAITLIST_OFFER"})
-	if r.Status != 201 || r.JSON(t)["purpose"] != "WAITLIST_OFFER" {
-		t.Fatalf("offer hold: %d %s", r.Status, r.Body)
+	if r.Status != 422 || !strings.Contains(string(r.Body), "hold_limit_exceeded") {
+		t.Fatalf("offer hold over the limit: %d %s", r.Status, r.Body)
 	}
+	v := user()
+	r = env.Call(t, "POST", "/internal/v1/holds", "service:waitlist", map[string]any{"event_id": p.EventID, "user_id": v,
+		"seat_ids": inventorytest.SeatIDs(p, 0, 1, 5, 5), "ttl_seconds": 900, "purpose": "WAITLIST_OFFER"})
+	if r.Status != 422 {
+		t.Fatalf("offer of more seats than the limit: %d %s", r.Status, r.Body)
+	}
+	r = env.Call(t, "POST", "/internal/v1/holds", "service:waitlist", map[string]any{"event_id": p.EventID, "user_id": v,
+		"seat_ids": inventorytest.SeatIDs(p, 0, 1, 5, 2), "ttl_seconds": 900, "purpose": "WAITLIST_OFFER"})
+	if r.Status != 201 || r.JSON(t)["purpose"] != "WAITLIST_OFFER" {
+		t.Fatalf("offer hold within the limit: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestIntegrationPerUserLimitCountsPurchases checks that bought seats count towards the
+// limit until their booking is cancelled, also after Redis forgot everything.
+func TestIntegrationPerUserLimitCountsPurchases(t *testing.T) {
+	env := inventorytest.New(t)
+	p := env.Publish(t, inventorytest.Layout{Sections: 1, Rows: 2, SeatsPerRow: 10, Price: 1000}, 4)
+	u := user()
+	h := mustHold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 0, 1, 3)})
+	booking := uuid.NewString()
+	if r := commit(t, env, h["hold_id"].(string), booking, u); r.Status != 200 {
+		t.Fatalf("commit: %d %s", r.Status, r.Body)
+	}
+	if r, _ := hold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 1, 1, 2)}); r.Status != 422 {
+		t.Fatalf("3 bought + 2 held under a limit of 4: %d %s", r.Status, r.Body)
+	}
+	env.FlushPrefix(t) // Redis loses its state: the ledger still knows the purchase
+	if r, _ := hold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 1, 1, 2)}); r.Status != 422 {
+		t.Fatalf("after Redis forgot: %d %s", r.Status, r.Body)
+	}
+	one := mustHold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 1, 1, 1)})
+	if r := env.Call(t, "DELETE", "/api/v1/seats/hold/"+one["hold_id"].(string), u, nil); r.Status != 204 {
+		t.Fatalf("release: %d %s", r.Status, r.Body)
+	}
+	// Buying the limit again and again is what the limit stops; a cancelled booking frees it.
+	if r := env.Call(t, "POST", "/internal/v1/bookings/"+booking+"/release", "service:booking", nil); r.Status != 200 {
+		t.Fatalf("release booking: %d %s", r.Status, r.Body)
+	}
+	mustHold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 1, 1, 4)})
 }
 
 func TestIntegrationBestAvailable(t *testing.T) {
@@ -751,5 +791,24 @@ func TestIntegrationLayout50k(t *testing.T) {
 	t.Logf("layout of 50,000 seats: %d bytes, %d gzipped", len(plain), len(raw))
 	if got := ledgerStatus(t, env, p.EventID); got["AVAILABLE"] != 50_000 {
 		t.Fatalf("ledger = %v", got)
+	}
+}
+
+// TestIntegrationStreamEndsAfterMaxDuration checks that a stream ends cleanly (a complete
+// response, not a cut connection) once SSE_MAX_DURATION has passed.
+func TestIntegrationStreamEndsAfterMaxDuration(t *testing.T) {
+	env := inventorytest.New(t, func(c *config.Config) { c.SSEMaxDuration = 300 * time.Millisecond })
+	p := env.Publish(t, inventorytest.Layout{Sections: 1, Rows: 1, SeatsPerRow: 4, Price: 1000}, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", env.URL+"/api/v1/events/"+p.EventID+"/availability/stream", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || !strings.Contains(string(body), ": connected") {
+		t.Fatalf("stream did not end cleanly: %v %q", err, body)
 	}
 }

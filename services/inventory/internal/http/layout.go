@@ -178,7 +178,8 @@ func (h *Handler) availability(c echo.Context) error {
 
 // stream sends the event's seat changes as Server-Sent Events: "event: seats" with a JSON
 // {type, hold_id, seat_ids} per change, "event: resync" when this client fell behind and
-// lost changes (reload the map), and a comment line every SSE_HEARTBEAT.
+// lost changes (reload the map), and a comment line every SSE_HEARTBEAT. After
+// SSE_MAX_DURATION the stream ends cleanly and the client reconnects.
 func (h *Handler) stream(c echo.Context) error {
 	id, err := httpserver.PathUUID(c, "id")
 	if err != nil {
@@ -208,10 +209,18 @@ func (h *Handler) stream(c echo.Context) error {
 	w.Flush()
 	beat := time.NewTicker(h.App.Cfg.SSEHeartbeat)
 	defer beat.Stop()
+	var end <-chan time.Time
+	if d := h.App.Cfg.SSEMaxDuration; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		end = t.C
+	}
 	for {
 		var chunk []byte
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-end:
 			return nil
 		case msg := <-sub.C:
 			chunk = append(append(append(chunk, "event: seats\ndata: "...), msg...), "\n\n"...)

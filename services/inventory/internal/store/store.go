@@ -285,6 +285,38 @@ func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string,
 	return ids, nil
 }
 
+// BoughtSeats maps each buyer of the event to the seats they bought and have not
+// cancelled: what counts, besides holds and offers, towards the per-user limit.
+func (s *Store) BoughtSeats(ctx context.Context, eventID uuid.UUID) (map[string][]string, error) {
+	var rows []struct {
+		UserID string `bun:"user_id"`
+		SeatID string `bun:"seat_id"`
+	}
+	err := s.DB.NewRaw(`SELECT c.user_id, s.seat_id FROM commits AS c
+		JOIN seats AS s ON s.event_id = c.event_id AND s.booking_id = c.booking_id
+		WHERE c.event_id = ? AND s.status = 'SOLD'`, eventID).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("bought seats of %s: %w", eventID, err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.SeatID)
+	}
+	return out, nil
+}
+
+// BookingBuyer is the user a committed booking belongs to ("" when unknown).
+func (s *Store) BookingBuyer(ctx context.Context, db bun.IDB, bookingID uuid.UUID) (string, error) {
+	var user []string
+	if err := db.NewRaw(`SELECT user_id FROM commits WHERE booking_id = ?`, bookingID).Scan(ctx, &user); err != nil {
+		return "", fmt.Errorf("buyer of booking %s: %w", bookingID, err)
+	}
+	if len(user) == 0 {
+		return "", nil
+	}
+	return user[0], nil
+}
+
 // SellSeats flips exactly the given seats AVAILABLE → SOLD for a booking and returns how
 // many rows changed; the caller rolls back unless that equals len(seatIDs).
 func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {

@@ -303,3 +303,32 @@ func TestIntegrationJoinRulesAndLeave(t *testing.T) {
 	// The user may join again: a new entry at the back.
 	join(t, svc, inv.EventID, "u1", 3, "")
 }
+
+// TestIntegrationOfferOverUserLimitIsPassedOver checks that an entry inventory refuses for
+// the per-user limit keeps its place without stopping the round: the next entry that
+// fits is offered the seats.
+func TestIntegrationOfferOverUserLimitIsPassedOver(t *testing.T) {
+	ctx := context.Background()
+	db := waitlisttest.DB(t)
+	sec := uuid.NewString()
+	inv := waitlisttest.NewInventory(t, []string{sec}, 1, 5)
+	inv.Limit = 2
+	svc := newService(db, inv)
+	first := join(t, svc, inv.EventID, "greedy", 3, "")
+	join(t, svc, inv.EventID, "modest", 2, "")
+	var all []string
+	for _, s := range inv.Snapshot() {
+		all = append(all, s.ID)
+	}
+	inv.Release(all...)
+	made, err := svc.OfferToNextInLine(ctx, inv.EventID)
+	if err != nil {
+		t.Fatalf("round failed on an over-limit entry: %v", err)
+	}
+	if len(made) != 1 || made[0].UserID != "modest" || len(made[0].SeatIDs) != 2 {
+		t.Fatalf("offers made %+v, want one of 2 seats to modest", made)
+	}
+	if n := count(t, db, `SELECT count(*) FROM entries WHERE id = ? AND status = 'WAITING'`, first.ID); n != 1 {
+		t.Fatal("the over-limit entry lost its place")
+	}
+}

@@ -53,6 +53,7 @@ func (s *Service) OfferToNextInLine(ctx context.Context, eventID uuid.UUID) ([]O
 			if len(free) == 0 {
 				break
 			}
+		attempts:
 			for attempt := 0; attempt < holdAttempts; attempt++ {
 				pick := domain.PickSeats(free, e.Quantity, e.SectionID)
 				if pick == nil {
@@ -69,6 +70,11 @@ func (s *Service) OfferToNextInLine(ctx context.Context, eventID uuid.UUID) ([]O
 					}
 					free = without(free, gone)
 					continue
+				case errors.Is(err, domain.ErrOverUserLimit):
+					// The user's holds, offers and purchases leave no room for this entry's
+					// quantity: it keeps its place and the next entry may fit.
+					s.Log.InfoContext(ctx, "offer skipped: over the per-user limit", "event_id", eventID, "entry_id", e.ID)
+					break attempts
 				case errors.As(err, &closed):
 					s.Log.InfoContext(ctx, "offer round stopped: event not on sale", "event_id", eventID, "detail", closed.Detail)
 					return nil

@@ -11,7 +11,10 @@ var (
 	ErrAlreadyWaiting  = apperr.New(apperr.KindConflict, "already_waiting", "you are already on this event's waitlist")
 	ErrNotWaiting      = apperr.New(apperr.KindNotFound, "not_waiting", "you are not on this event's waitlist")
 	ErrNoEntry         = apperr.New(apperr.KindNotFound, "waitlist_entry_not_found", "you have never joined this event's waitlist")
-	ErrInventoryDown   = apperr.New(apperr.KindUnavailable, "inventory_unavailable", "seat availability cannot be checked right now; try again shortly")
+	// ErrOverUserLimit is inventory refusing an offer that would give the user more seats
+	// than the event's per-user limit; the entry is passed over in that round.
+	ErrOverUserLimit = apperr.New(apperr.KindUnprocessable, "hold_limit_exceeded", "the offer would exceed the event's per-user seat limit")
+	ErrInventoryDown = apperr.New(apperr.KindUnavailable, "inventory_unavailable", "seat availability cannot be checked right now; try again shortly")
 )
 
 // SeatsTakenError reports seats inventory refused to hold because someone holds or bought

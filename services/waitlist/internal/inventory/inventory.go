@@ -186,6 +186,8 @@ func (c *Client) do(ctx context.Context, method, path string, id assertion.Ident
 		return &domain.SeatsTakenError{SeatIDs: p.ConflictingSeatIDs}
 	case res.StatusCode == http.StatusNotFound && p.Code == "seat_not_found":
 		return &domain.SeatsTakenError{SeatIDs: p.UnknownSeatIDs}
+	case res.StatusCode == http.StatusUnprocessableEntity && p.Code == "hold_limit_exceeded":
+		return domain.ErrOverUserLimit.Wrap(pe)
 	case res.StatusCode == http.StatusConflict && p.Code == "event_not_on_sale":
 		return &domain.NotOnSaleError{Detail: p.Detail}
 	case res.StatusCode == http.StatusNotFound && (p.Code == "event_not_found" || p.Code == "not_found"):

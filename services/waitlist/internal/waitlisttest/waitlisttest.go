@@ -63,6 +63,9 @@ type Inventory struct {
 	Granted map[string][]string
 	// Owners maps a granted hold to its user.
 	Owners map[string]string
+	// Limit, when set, is the event's per-user seat limit: a hold that would give its user
+	// more held seats is refused with 422 hold_limit_exceeded, as inventory does.
+	Limit int
 }
 
 // NewInventory starts a stand-in whose event has sections (ids) × rows × perRow seats, all
@@ -166,6 +169,18 @@ func (inv *Inventory) serve(w http.ResponseWriter, r *http.Request) {
 		for _, sid := range req.SeatIDs {
 			if s, ok := byID[sid]; !ok || s.Status != "AVAILABLE" {
 				taken = append(taken, sid)
+			}
+		}
+		if inv.Limit > 0 {
+			held := 0
+			for _, s := range inv.Seats {
+				if s.HeldBy == req.UserID {
+					held++
+				}
+			}
+			if held+len(req.SeatIDs) > inv.Limit {
+				problem(w, 422, "hold_limit_exceeded", nil)
+				return
 			}
 		}
 		if len(taken) > 0 {

@@ -1,0 +1,2 @@
+DROP TABLE event_policies;
+ALTER TABLE bookings DROP COLUMN policy_version;

@@ -1,0 +1,1 @@
+DROP INDEX commits_event_user_idx;

@@ -139,7 +139,7 @@ admin_ready() { curl -fs -o /dev/null "http://127.0.0.1:$(($(port_of "$1") + 100
 book_seat() {
   local api=$1/api/v1 tok ev sec hold ref
   tok=$(curl -fsS "$api/auth/login" -H 'content-type: application/json' \
-    -d '{"email":"user1@example.com","password":"qwerty123"}' | jq -r .access_token)
+    -d '{"email":"user1@example.com","password":"evently-demo-user"}' | jq -r .access_token)
   ev=$(curl -fsS "$api/events?q=classical" | jq -r '.items[0].id')
   sec=$(curl -fsS "$api/events/$ev" | jq -r '.sections[0].section_id')
   hold=$(curl -fsS "$api/seats/hold" -H "authorization: Bearer $tok" -H 'content-type: application/json' \

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -75,7 +76,10 @@ func (s *system) get(path, role string) (int, string, []byte) {
 		s.t.Fatal(err)
 	}
 	if role != "" {
-		assertion.Sign(req.Header, testSecret, assertion.Identity{UserID: "0192a5d2-0000-7000-8000-0000000000aa", Role: role}, "", time.Now())
+		// Like the gateway: a request id, signed with the identity.
+		reqID := "analytics-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		req.Header.Set(assertion.HeaderRequestID, reqID)
+		assertion.Sign(req.Header, testSecret, assertion.Identity{UserID: "0192a5d2-0000-7000-8000-0000000000aa", Role: role}, reqID, time.Now())
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -78,6 +78,12 @@ type Options struct {
 	// taken those already waiting [2ms]; negative applies what is waiting at once. It is
 	// kept far below anything a reader of the read models would notice.
 	BatchWait time.Duration
+	// Serialize, when set, makes every transaction of this group take a PostgreSQL
+	// advisory lock of that name first, so the group's batches (of every partition and
+	// replica) apply one at a time. For read models where events of different topics
+	// update the same rows: without it their batches lock those rows in different orders,
+	// deadlock, and wait deadlock_timeout each time [off].
+	Serialize string
 	// DLQProducer publishes dead letters [an idempotent producer from the Config, created
 	// when first needed and closed by Run].
 	DLQProducer sarama.SyncProducer
@@ -501,6 +507,9 @@ func (r *Runner) applyBatch(ctx context.Context, items []item) (failed int, err 
 		attribute.Int("messaging.batch.message_count", len(ids))))
 	defer span.End()
 	err = r.db.RunInTx(bctx, nil, func(bctx context.Context, tx bun.Tx) error {
+		if err := r.serialize(bctx, tx); err != nil {
+			return err
+		}
 		fresh, err := r.insertInbox(bctx, tx, topic, ids)
 		if err != nil {
 			return err
@@ -640,6 +649,9 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 // in the inbox is a redelivery: it commits nothing new and reports duplicate.
 func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplicate bool, err error) {
 	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := r.serialize(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO inbox (consumer, event_id, topic, processed_at)
 			VALUES (?, ?, ?, now()) ON CONFLICT DO NOTHING`, r.opts.Group, e.ID, topic)
 		if err != nil {
@@ -739,4 +751,15 @@ func (r *Runner) countN(ctx context.Context, topic, outcome string, n int64) {
 		attribute.String("group", r.opts.Group),
 		attribute.String("topic", topic),
 		attribute.String("outcome", outcome)))
+}
+
+// serialize takes the group's advisory lock for the rest of tx when Options.Serialize asks.
+func (r *Runner) serialize(ctx context.Context, tx bun.Tx) error {
+	if r.opts.Serialize == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", "consumer:"+r.opts.Serialize); err != nil {
+		return fmt.Errorf("serialize %s: %w", r.opts.Serialize, err)
+	}
+	return nil
 }

@@ -375,3 +375,42 @@ func TestIntegrationRunnerSkipsUnwantedTypes(t *testing.T) {
 		t.Fatalf("handler saw %d events, want 6", seen.Load())
 	}
 }
+
+// TestIntegrationRunnerSerializesTransactions checks Options.Serialize: while one of the
+// group's transactions runs, it holds the group's advisory lock, so no other transaction
+// of the group (another partition or replica) can apply at the same time.
+func TestIntegrationRunnerSerializesTransactions(t *testing.T) {
+	db, cfg := setup(t)
+	group := kafkatest.Group(t, cfg)
+	inside := make(chan struct{}, 1)
+	release := make(chan struct{})
+	r, err := consumer.New(cfg, db, consumer.Options{Group: group, Topics: []string{topic}, Serialize: group,
+		Handler: func(ctx context.Context, tx bun.Tx, e kafka.Event) error {
+			select {
+			case inside <- struct{}{}:
+				<-release
+			default:
+			}
+			return applyEffect(ctx, tx, e)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, kafkatest.Producer(t, cfg), event(t, cfg, "k1", "evently.test.wanted.v1"))
+	start(t, r)
+	select {
+	case <-inside:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler never ran")
+	}
+	// Another session asking for the same lock must not get it while the batch runs.
+	var got bool
+	if err := db.QueryRowContext(context.Background(), "SELECT pg_try_advisory_lock(hashtext(?))", "consumer:"+group).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if got {
+		t.Fatal("the group's lock was free while one of its transactions applied an event")
+	}
+	testkit.Eventually(t, 30*time.Second, func() bool { return count(t, db, "SELECT count(*) FROM effects") == 1 }, "event applied")
+}

@@ -67,7 +67,9 @@ func (f *Follower) group(gen int) string { return domain.GroupName(f.GroupBase, 
 // consume runs gen's consumer until the serving generation changes (true), ctx ends, or
 // the runner fails (false with its error).
 func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bool, error) {
-	r, err := consumer.New(f.Kafka, f.Store.DB(), consumer.Options{Group: f.group(gen), Topics: Topics, Types: Types,
+	// Serialized: seats.sold and booking.confirmed of one show update the same aggregate
+	// rows from two topics; concurrent batches deadlocked and each waited a second.
+	r, err := consumer.New(f.Kafka, f.Store.DB(), consumer.Options{Group: f.group(gen), Topics: Topics, Types: Types, Serialize: f.group(gen),
 		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Logger: f.Log})
 	if err != nil {
 		return false, err

@@ -194,6 +194,9 @@ func (v *view) pick(l *Layout, runs [][]int32, spec domain.HoldSpec) []string {
 	for _, id := range ids {
 		v.status[l.index[id]] = stateHeld
 	}
+	if len(ids) > 0 {
+		v.gen = viewGen.Add(1)
+	}
 	return ids
 }
 

@@ -15,6 +15,9 @@ type SeatMap struct {
 	// status holds each layout seat's state by index: built from the (few) sold and held
 	// ids, so a 50,000-seat map costs no per-seat lookups.
 	status []uint8
+	// Gen identifies the seat states this map was built from: two maps of one event with
+	// the same Gen show the same states.
+	Gen uint64
 }
 
 const (
@@ -53,7 +56,8 @@ func (s *Service) SeatMap(ctx context.Context, eventID uuid.UUID) (SeatMap, erro
 	if err != nil {
 		return SeatMap{}, err
 	}
-	return SeatMap{Event: ev, Layout: l, status: v.copyStatus()}, nil
+	st, gen := v.copyStatus()
+	return SeatMap{Event: ev, Layout: l, status: st, Gen: gen}, nil
 }
 
 // SectionAvailability is one section's counts.

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +22,14 @@ type view struct {
 	mu     sync.Mutex
 	at     time.Time
 	status []uint8 // by layout seat index: stateAvailable, stateHeld or stateSold
+	// gen changes with every change of status, so an answer rendered from one generation
+	// can be served again until the next.
+	gen uint64
 }
+
+// viewGen numbers every change of every view, so that a generation never repeats even
+// when a view is dropped and read again.
+var viewGen atomic.Uint64
 
 // viewOf returns the event's view, creating an empty one.
 func (s *Service) viewOf(eventID uuid.UUID) *view {
@@ -80,15 +88,16 @@ func (s *Service) freshView(ctx context.Context, l *Layout, force bool) (*view, 
 	}
 	v.mu.Lock()
 	v.status, v.at = st, at
+	v.gen = viewGen.Add(1)
 	v.mu.Unlock()
 	return v, nil
 }
 
-// copyStatus returns a private copy of the view's states, for one answer.
-func (v *view) copyStatus() []uint8 {
+// copyStatus returns a private copy of the view's states and their generation.
+func (v *view) copyStatus() ([]uint8, uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return append([]uint8(nil), v.status...)
+	return append([]uint8(nil), v.status...), v.gen
 }
 
 // mark sets the states of the seats with the given layout indexes.
@@ -103,6 +112,7 @@ func (v *view) mark(l *Layout, ids []string, state uint8) {
 			v.status[i] = state
 		}
 	}
+	v.gen = viewGen.Add(1)
 }
 
 // note records a change this replica made in the event's view, when there is one, so that

@@ -1,9 +1,13 @@
 package http
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,9 +69,41 @@ func appendString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+// renderedMap is one event's seat map as last rendered, plain and gzipped, for the seat
+// states of one generation (SeatMap.Gen) and the sale data it was rendered with. Readers of
+// a big event share it until the states change: a 100,000-seat map is 17 MB of JSON, and
+// rendering and compressing it per request cost the CPU and memory of a rush.
+type renderedMap struct {
+	key  string
+	mu   sync.Mutex // held while rendering, so concurrent readers render once
+	done bool
+	body []byte
+	gz   []byte
+}
+
+type mapCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*renderedMap
+}
+
+// get returns the event's entry for key, replacing an entry of another key.
+func (mc *mapCache) get(id uuid.UUID, key string) *renderedMap {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if e, ok := mc.m[id]; ok && e.key == key {
+		return e
+	}
+	if mc.m == nil || len(mc.m) > 16 {
+		mc.m = map[uuid.UUID]*renderedMap{}
+	}
+	e := &renderedMap{key: key}
+	mc.m[id] = e
+	return e
+}
 
 // layout answers the seat map: every seat with its status and price, plus section counts.
+// Answers are rendered once per generation of seat states and kept gzipped (see
+// renderedMap); a client that does not accept gzip gets the same JSON uncompressed.
 func (h *Handler) layout(c echo.Context) error {
 	id, err := httpserver.PathUUID(c, "id")
 	if err != nil {
@@ -77,6 +113,38 @@ func (h *Handler) layout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	key := fmt.Sprintf("%d|%s|%s", m.Gen, m.Event.Status, m.Event.Currency)
+	for _, sec := range m.Event.Sections {
+		key += "|" + sec.ID + "=" + strconv.FormatInt(sec.Price, 10)
+	}
+	e := h.maps.get(id, key)
+	e.mu.Lock()
+	if !e.done {
+		e.body = h.renderMap(id, m)
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+		_, _ = zw.Write(e.body)
+		_ = zw.Close()
+		e.gz, e.done = zb.Bytes(), true
+	}
+	e.mu.Unlock()
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	hdr.Set(echo.HeaderCacheControl, "no-store")
+	hdr.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	body := e.body
+	if strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
+		hdr.Set(echo.HeaderContentEncoding, "gzip")
+		body = e.gz
+	}
+	hdr.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = c.Response().Write(body)
+	return err
+}
+
+// renderMap encodes a seat map as JSON by copying pre-encoded seat bytes.
+func (h *Handler) renderMap(id uuid.UUID, m app.SeatMap) []byte {
 	enc := h.layouts.get(m.Layout)
 	price := make(map[string][]byte, len(m.Event.Sections))
 	for _, sec := range m.Event.Sections {
@@ -84,8 +152,7 @@ func (h *Handler) layout(c echo.Context) error {
 	}
 	zero := []byte("0")
 	counts := m.Counts()
-	bp := bufPool.Get().(*[]byte)
-	b := (*bp)[:0]
+	b := make([]byte, 0, 256+len(m.Layout.Seats)*(len(enc.seats[0])+40))
 	b = append(b, `{"event_id":"`...)
 	b = append(b, id.String()...)
 	b = append(b, `","status":`...)
@@ -98,9 +165,6 @@ func (h *Handler) layout(c echo.Context) error {
 	secs, _ := json.Marshal(sectionDTOs(counts))
 	b = append(b, secs...)
 	b = append(b, `,"seats":[`...)
-	if need := len(b) + len(m.Layout.Seats)*(len(enc.seats[0])+40); cap(b) < need && len(m.Layout.Seats) > 0 {
-		b = append(make([]byte, 0, need), b...)
-	}
 	last, lastPrice := "", zero
 	for i, st := range m.Layout.Seats {
 		if i > 0 {
@@ -118,16 +182,7 @@ func (h *Handler) layout(c echo.Context) error {
 		b = append(b, lastPrice...)
 		b = append(b, '}')
 	}
-	b = append(b, "]}"...)
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	_, err = c.Response().Write(b)
-	if cap(b) <= 64<<20 { // keep big buffers for the next map, but not absurd ones
-		*bp = b
-		bufPool.Put(bp)
-	}
-	return err
+	return append(b, "]}"...)
 }
 
 type sectionDTO struct {

@@ -22,8 +22,10 @@ const StreamPath = "/api/v1/events/:id/availability/stream"
 type Handler struct {
 	App *app.Service
 	Hub *live.Hub
-	// layouts caches each event's pre-encoded seat JSON (see layout.go).
+	// layouts caches each event's pre-encoded seat JSON, maps its rendered seat maps (see
+	// layout.go).
 	layouts layoutCache
+	maps    mapCache
 }
 
 // Register mounts every route on e.
@@ -36,7 +38,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	api.GET("/users/holds", h.listHolds, assertion.RequireUser)
 	api.GET("/events/:id/availability", h.availability, compress)
 	api.GET("/events/:id/availability/stream", h.stream)
-	api.GET("/events/:id/venue/layout", h.layout, assertion.RequireUser, compress)
+	api.GET("/events/:id/venue/layout", h.layout, assertion.RequireUser) // gzips by itself
 
 	// Internal API for booking and the waitlist. The gateway never routes /internal, and a
 	// caller must still present a signed assertion (any identity: services sign as

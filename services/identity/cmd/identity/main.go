@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"evently.dev/libs/contracts"
@@ -114,6 +115,9 @@ func setup(ctx context.Context, rt *platform.Runtime, cfg config.Config) error {
 			return err
 		}
 		rt.Log.Info("bootstrap admin ready", "user_id", u.ID.String(), "email", u.Email)
+		// Checking the password took an argon2 buffer (PASSWORD_ARGON2_MEMORY_KIB); give it
+		// back now rather than carry it while idle. Hashes under load reuse their memory.
+		debug.FreeOSMemory()
 	}
 	rt.Log.Info("signing access tokens", "kid", keys.Signing.ID, "alg", keys.Signing.Alg, "published_keys", len(keys.Published))
 	(&identityhttp.Handlers{App: svc, JWKS: keys.JWKS()}).Register(rt.Echo)

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -164,7 +165,8 @@ func Merge(specs map[string][]byte, version string) (doc map[string]any, problem
 // reaches the service, unless the service's document already describes them: 400 for a
 // query string with a NUL byte or invalid UTF-8 (every server refuses those), 401 (no or
 // a bad token; on public paths only a token that is present and bad), 403 on admin paths,
-// 413 for a body over the limit and 429 for the rate limits.
+// 413 for a body over the limit, 429 for the rate limits, and 304 on the reads its read
+// cache answers (READ_CACHE_TTL) when the client's If-None-Match names the kept ETag.
 func addGatewayAnswers(path string, op map[string]any) {
 	res, _ := op["responses"].(map[string]any)
 	if res == nil {
@@ -185,7 +187,13 @@ func addGatewayAnswers(path string, op map[string]any) {
 		add("413", "GatewayTooLarge")
 	}
 	add("429", "GatewayTooManyRequests")
+	if _, ok := op["requestBody"]; !ok && cachedRead.MatchString(path) {
+		add("304", "GatewayNotModified")
+	}
 }
+
+// cachedRead matches the documented paths of the reads the gateway's read cache keeps.
+var cachedRead = regexp.MustCompile(`^/api/v1/events/\{[^/]+\}(/availability)?$`)
 
 // gatewayComponents are the definitions addGatewayAnswers refers to, keyed "kind/name".
 func gatewayComponents() map[string]any {
@@ -209,6 +217,10 @@ func gatewayComponents() map[string]any {
 		"responses/GatewayForbidden": map[string]any{"description": "The caller is not an ADMIN.", "content": problem},
 		"responses/GatewayTooLarge": map[string]any{
 			"description": "The body is larger than the limit (`HTTP_BODY_LIMIT`, 1 MiB by default).", "content": problem},
+		"responses/GatewayNotModified": map[string]any{
+			"description": "The answer the client holds is still current: its `If-None-Match` names the `ETag` the " +
+				"gateway's read cache keeps for this read (kept for `READ_CACHE_TTL`). No body.",
+			"headers": map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}},
 		"responses/GatewayTooManyRequests": map[string]any{
 			"description": "Rate limited (per client IP, per user on hold and booking writes). `Retry-After` and " +
 				"`RateLimit-Reset` both give the seconds to wait.",

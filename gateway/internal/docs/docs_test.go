@@ -124,3 +124,30 @@ func TestPublicDocumentIsPublic(t *testing.T) {
 		t.Fatalf("public paths missing: %d documented", len(paths))
 	}
 }
+
+// TestCachedReadsDocument304 checks that the reads the gateway's read cache answers list
+// its 304, and other reads do not.
+func TestCachedReadsDocument304(t *testing.T) {
+	specs, err := Specs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := Merge(specs, "test")
+	paths := doc["paths"].(map[string]any)
+	has304 := func(path string) bool {
+		ops, ok := paths[path].(map[string]any)
+		if !ok {
+			t.Fatalf("%s is not documented", path)
+		}
+		get, _ := ops["get"].(map[string]any)
+		res, _ := get["responses"].(map[string]any)
+		_, ok = res["304"]
+		return ok
+	}
+	for p, want := range map[string]bool{"/api/v1/events/{id}": true, "/api/v1/events/{id}/availability": true,
+		"/api/v1/events": false} {
+		if got := has304(p); got != want {
+			t.Errorf("%s documents 304: %v, want %v", p, got, want)
+		}
+	}
+}

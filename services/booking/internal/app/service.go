@@ -22,8 +22,6 @@ type Inventory interface {
 	// answering the booking id that owns the sale. eventID, when not nil, must be the
 	// hold's event. Refusals are *domain.InventoryRefusal; other errors are transient.
 	Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, error)
-	// Hold looks up a user's live hold.
-	Hold(ctx context.Context, holdID uuid.UUID, userID string) (domain.HoldInfo, error)
 }
 
 // Service runs the use cases.

@@ -20,13 +20,6 @@ type Commit struct {
 	CommittedAt time.Time
 }
 
-// HoldInfo is a live hold as inventory describes it.
-type HoldInfo struct {
-	HoldID  uuid.UUID
-	EventID uuid.UUID
-	UserID  string
-}
-
 // InventoryRefusal is a definite "no" from inventory (a 4xx answer): the hold expired,
 // belongs to someone else, or its seats are gone. Retrying cannot change it, so the
 // booking FAILS with it. Anything else (timeouts, 5xx) is transient and leaves the

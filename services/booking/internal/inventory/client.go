@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -100,20 +99,6 @@ func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID
 	}
 	return domain.Commit{HoldID: a.HoldID, BookingID: a.BookingID, EventID: a.EventID, UserID: a.UserID,
 		Seats: a.Seats, TotalAmount: a.TotalAmount, Currency: a.Currency, CommittedAt: a.CommittedAt}, nil
-}
-
-// Hold looks up a user's live hold (a read: retried like commit).
-func (c *Client) Hold(ctx context.Context, holdID uuid.UUID, userID string) (domain.HoldInfo, error) {
-	var a struct {
-		HoldID  uuid.UUID `json:"hold_id"`
-		EventID uuid.UUID `json:"event_id"`
-		UserID  string    `json:"user_id"`
-	}
-	path := "/internal/v1/holds/" + holdID.String() + "?user_id=" + url.QueryEscape(userID)
-	if err := c.do(ctx, http.MethodGet, path, nil, &a); err != nil {
-		return domain.HoldInfo{}, err
-	}
-	return domain.HoldInfo{HoldID: a.HoldID, EventID: a.EventID, UserID: a.UserID}, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {

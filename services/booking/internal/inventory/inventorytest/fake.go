@@ -78,7 +78,6 @@ func New(t testing.TB, secret string) *Fake {
 	f := &Fake{Secret: secret, holds: map[uuid.UUID]Hold{}, commits: map[uuid.UUID]commit{}, sold: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /internal/v1/holds/{hold_id}/commit", f.commit)
-	mux.HandleFunc("GET /internal/v1/holds/{hold_id}", f.getHold)
 	srv := httptest.NewServer(f.verify(mux))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
@@ -229,24 +228,6 @@ func (f *Fake) answer(w http.ResponseWriter, c commit) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(c)
-}
-
-func (f *Fake) getHold(w http.ResponseWriter, r *http.Request) {
-	holdID, err := uuid.Parse(r.PathValue("hold_id"))
-	if err != nil {
-		problem(w, 400, "validation_failed", "hold_id: must be a UUID")
-		return
-	}
-	f.mu.Lock()
-	h, ok := f.holds[holdID]
-	f.mu.Unlock()
-	if !ok || h.UserID != r.URL.Query().Get("user_id") || !h.ExpiresAt.After(time.Now()) {
-		problem(w, 404, "hold_not_found", "no live hold of yours has this id")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"hold_id": h.ID, "event_id": h.EventID, "user_id": h.UserID,
-		"seats": h.Seats, "expires_at": h.ExpiresAt})
 }
 
 func problem(w http.ResponseWriter, status int, code, detail string) {

@@ -94,6 +94,24 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 	// MeterProvider records the runner's counters [otel.GetMeterProvider()].
 	MeterProvider metric.MeterProvider
+	// InboxRetention is how long the group's inbox rows are kept [DefaultInboxRetention];
+	// negative keeps them forever. See cleanInbox for the bound it must respect.
+	InboxRetention time.Duration
+	// InboxCleanupInterval is how often rows older than InboxRetention are deleted [1h].
+	InboxCleanupInterval time.Duration
+	// UnhealthyAfter is how long the runner may be out of a group session (broker
+	// unreachable, coordinator gone) before Check reports it [30s]. A rebalance or a
+	// single failed request is shorter, so readiness does not flap with them.
+	UnhealthyAfter time.Duration
+}
+
+// DefaultInboxRetention is Options.InboxRetention when unset.
+const DefaultInboxRetention = 7 * 24 * time.Hour
+
+// Config is the consumer's part of a service's environment.
+type Config struct {
+	// InboxRetention is Options.InboxRetention.
+	InboxRetention time.Duration `envconfig:"CONSUMER_INBOX_RETENTION" default:"168h"`
 }
 
 // Defaults of Options.MaxBatch and Options.BatchWait.
@@ -111,6 +129,12 @@ type Runner struct {
 	tracer trace.Tracer
 	ready  atomic.Bool
 	types  map[string]bool
+	// outSince is when the runner last left (or, at Run, had not yet joined) a group
+	// session, as UnixNano; 0 while in one.
+	outSince atomic.Int64
+	// probeFailingSince is when the broker probe (watchBroker) began failing, as
+	// UnixNano; 0 while it succeeds. A frozen broker keeps a session open for minutes.
+	probeFailingSince atomic.Int64
 
 	messages metric.Int64Counter
 	batches  metric.Int64Histogram
@@ -156,6 +180,15 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 	if opts.MeterProvider == nil {
 		opts.MeterProvider = otel.GetMeterProvider()
 	}
+	if opts.InboxRetention == 0 {
+		opts.InboxRetention = DefaultInboxRetention
+	}
+	if opts.InboxCleanupInterval <= 0 {
+		opts.InboxCleanupInterval = time.Hour
+	}
+	if opts.UnhealthyAfter <= 0 {
+		opts.UnhealthyAfter = 30 * time.Second
+	}
 	messages, err := opts.MeterProvider.Meter("evently.dev/libs/consumer").Int64Counter("consumer.messages",
 		metric.WithDescription("Consumed messages by outcome: processed, duplicate, retried, dead_lettered."),
 		metric.WithUnit("{message}"))
@@ -194,12 +227,82 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 // flap is acceptable (a consumer-only worker), not to gate HTTP traffic.
 func (r *Runner) Ready() bool { return r.ready.Load() }
 
-// Check is Ready as a health-check function.
+// Check reports an error once the running runner has been out of a group session for
+// longer than UnhealthyAfter: the broker or the group coordinator cannot be reached and
+// no event is applied. Rebalances and short outages pass unreported. For readiness checks.
 func (r *Runner) Check(context.Context) error {
-	if !r.Ready() {
-		return fmt.Errorf("consumer %s: not in a group session", r.opts.Group)
+	if since := r.outSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d > r.opts.UnhealthyAfter {
+			return fmt.Errorf("consumer %s: not in a group session for %s", r.opts.Group, d.Round(time.Second))
+		}
+	}
+	if since := r.probeFailingSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d > r.opts.UnhealthyAfter {
+			return fmt.Errorf("consumer %s: group coordinator unreachable for %s", r.opts.Group, d.Round(time.Second))
+		}
 	}
 	return nil
+}
+
+// watchBroker asks the group's coordinator about the group every probe interval until
+// ctx ends, and notes since when it has not answered. sarama keeps a session whose broker
+// froze (SIGSTOP, a stalled VM) open until its requests time out, which can take minutes;
+// the probe's own short timeout makes Check see it within UnhealthyAfter.
+func (r *Runner) watchBroker(ctx context.Context) {
+	interval := min(max(r.opts.UnhealthyAfter/3, 500*time.Millisecond), 10*time.Second)
+	timeout := min(max(r.opts.UnhealthyAfter/2, time.Second), 10*time.Second)
+	var client sarama.Client
+	defer func() {
+		if client != nil {
+			_ = client.Close()
+		}
+	}()
+	for {
+		err := r.probe(&client, timeout)
+		if err != nil {
+			if r.probeFailingSince.CompareAndSwap(0, time.Now().UnixNano()) {
+				r.log.DebugContext(ctx, "kafka probe failing", "error", err)
+			}
+			if client != nil {
+				_ = client.Close() // its connections may be stuck; the next probe dials anew
+				client = nil
+			}
+		} else {
+			r.probeFailingSince.Store(0)
+		}
+		if !retry.Sleep(ctx, interval) {
+			return
+		}
+	}
+}
+
+// probe finds the group's coordinator and asks it to describe the group, each request
+// bounded by timeout; *client is created when nil.
+func (r *Runner) probe(client *sarama.Client, timeout time.Duration) error {
+	if *client == nil {
+		sc, err := kafka.NewSaramaConfig(r.cfg)
+		if err != nil {
+			return err
+		}
+		sc.Net.ReadTimeout, sc.Net.WriteTimeout = timeout, timeout
+		sc.Net.DialTimeout = min(sc.Net.DialTimeout, timeout)
+		sc.Metadata.Retry.Max = 0
+		c, err := sarama.NewClient(r.cfg.Brokers, sc)
+		if err != nil {
+			return err
+		}
+		*client = c
+	}
+	group := r.cfg.Topic(r.opts.Group)
+	if err := (*client).RefreshCoordinator(group); err != nil {
+		return err
+	}
+	coord, err := (*client).Coordinator(group)
+	if err != nil {
+		return err
+	}
+	_, err = coord.DescribeGroups(&sarama.DescribeGroupsRequest{Groups: []string{group}})
+	return err
 }
 
 // Run consumes until ctx is done, then commits the marked offsets, leaves the group and
@@ -207,6 +310,20 @@ func (r *Runner) Check(context.Context) error {
 // backoff, so a Kafka outage delays events but never stops the service.
 func (r *Runner) Run(ctx context.Context) error {
 	defer r.closeDLQ()
+	r.outSince.Store(time.Now().UnixNano())
+	defer r.probeFailingSince.Store(0)
+	defer r.outSince.Store(0) // a stopped runner is not a failing one
+	// The probe and the inbox cleanup live as long as Run, whichever way it returns.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	wg.Add(1)
+	go func() { defer wg.Done(); r.watchBroker(bgCtx) }()
+	if r.opts.InboxRetention > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.cleanInbox(bgCtx) }()
+	}
 	sc, err := kafka.NewSaramaConfig(r.cfg)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", r.opts.Group, err)
@@ -266,12 +383,14 @@ type groupHandler struct{ r *Runner }
 
 func (h groupHandler) Setup(s sarama.ConsumerGroupSession) error {
 	h.r.ready.Store(true)
+	h.r.outSince.Store(0)
 	h.r.log.Debug("consumer session started", "claims", s.Claims(), "generation", s.GenerationID())
 	return nil
 }
 
 func (h groupHandler) Cleanup(sarama.ConsumerGroupSession) error {
 	h.r.ready.Store(false)
+	h.r.outSince.CompareAndSwap(0, time.Now().UnixNano())
 	return nil
 }
 
@@ -762,4 +881,53 @@ func (r *Runner) serialize(ctx context.Context, tx bun.Tx) error {
 		return fmt.Errorf("serialize %s: %w", r.opts.Serialize, err)
 	}
 	return nil
+}
+
+// inboxChunk is how many inbox rows one cleanup statement deletes: small, so it holds few
+// locks and a short transaction beside the group's own inserts.
+const inboxChunk = 1000
+
+// cleanInbox deletes the group's inbox rows older than InboxRetention, at start and then
+// every InboxCleanupInterval, in chunks, until ctx ends.
+//
+// Why this is safe for exactly-once: the inbox only has to remember an event for as long
+// as it can be delivered to this group again. Redeliveries come from offsets not yet
+// committed when a session ended (seconds: offsets are committed every second), from the
+// relay sending a row again whose "sent" mark was lost (seconds), and from a replay: a
+// group whose committed offsets are gone (its members were all away longer than the
+// broker's offsets.retention.minutes, 7 days by default) or reset by an operator starts
+// again from the oldest offset (kafka.NewSaramaConfig). Topics keep their history forever
+// (KAFKA_RETENTION_MS=-1), so such a replay reaches back past any retention: events whose
+// inbox rows were deleted would be applied a second time. The retention must therefore
+// exceed the longest replay horizon operators allow (an offset reset to a time, never
+// earlier than now minus the retention; no group down longer than the offsets retention
+// without restoring its offsets first); analytics' rebuild starts from an empty inbox on
+// purpose and is not affected.
+func (r *Runner) cleanInbox(ctx context.Context) {
+	for {
+		cutoff := time.Now().Add(-r.opts.InboxRetention)
+		total := int64(0)
+		for ctx.Err() == nil {
+			res, err := r.db.ExecContext(ctx, `DELETE FROM inbox WHERE consumer = ? AND event_id IN (
+				SELECT event_id FROM inbox WHERE consumer = ? AND processed_at < ?
+				ORDER BY processed_at LIMIT ?)`, r.opts.Group, r.opts.Group, cutoff, inboxChunk)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.WarnContext(ctx, "inbox cleanup failed", "error", err)
+				}
+				break
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n < inboxChunk {
+				break
+			}
+		}
+		if total > 0 {
+			r.log.InfoContext(ctx, "inbox cleanup", "deleted", total, "older_than", cutoff)
+		}
+		if !retry.Sleep(ctx, r.opts.InboxCleanupInterval) {
+			return
+		}
+	}
 }

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS inbox_processed_idx;

@@ -214,3 +214,21 @@ func TestMetricsLabelledByRoute(t *testing.T) {
 	}
 	t.Fatal("no http.server.request.duration point labelled http.route=/api/v1/seats/hold")
 }
+
+// A route mounted with HandleAdmin answers on the admin listener and not on the public one.
+func TestHandleAdminMountsOnTheAdminListenerOnly(t *testing.T) {
+	s := New(Options{Service: "test", Logger: slog.New(slog.DiscardHandler)})
+	s.HandleAdmin("/things/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "operator only")
+	}))
+	admin := httptest.NewServer(s.AdminHandler())
+	defer admin.Close()
+	public := httptest.NewServer(s.Handler())
+	defer public.Close()
+	if code, body := get(t, admin.URL+"/things/x"); code != http.StatusOK || body != "operator only" {
+		t.Fatalf("admin /things/x: %d %q", code, body)
+	}
+	if code, _ := get(t, public.URL+"/things/x"); code != http.StatusNotFound {
+		t.Fatalf("public /things/x: HTTP %d, want 404", code)
+	}
+}

@@ -71,6 +71,13 @@ type Server struct {
 	mu     sync.Mutex
 	srv    *http.Server
 	checks []Check
+	admin  []adminRoute
+}
+
+// adminRoute is a handler a component mounted on the admin listener.
+type adminRoute struct {
+	pattern string
+	handler http.Handler
 }
 
 // New builds the Echo instance with the shared middleware and system routes.
@@ -254,6 +261,11 @@ func (s *Server) AdminHandler() http.Handler {
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}
+	s.mu.Lock()
+	for _, r := range s.admin {
+		mux.Handle(r.pattern, r.handler)
+	}
+	s.mu.Unlock()
 	if s.opts.Config.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -315,6 +327,14 @@ func (s *Server) AddCheck(name string, fn func(ctx context.Context) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.checks = append(append([]Check(nil), s.checks...), Check{Name: name, Fn: fn})
+}
+
+// HandleAdmin mounts h at pattern (net/http ServeMux syntax) on the admin listener, for
+// operators' actions that must stay off the public port. Call it before serving.
+func (s *Server) HandleAdmin(pattern string, h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admin = append(s.admin, adminRoute{pattern: pattern, handler: h})
 }
 
 // RunChecks runs every check with a short deadline and reports each result.

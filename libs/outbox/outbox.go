@@ -22,39 +22,78 @@ import (
 // service's relay from waking up for every other service's writes in a shared database.
 const channelPrefix = "outbox_"
 
-// NotifyInterval is the least time between two NOTIFYs from this process. A transaction
-// that notifies takes PostgreSQL's global notification-queue lock from pre-commit until
-// its commit record is flushed, so notifying on every write serialises every writer's
-// commit across the whole database; measured on the booking path it capped sales at tens
-// per second. Writes within the interval skip the NOTIFY: the relay, already woken or busy
-// draining, finds them in its next scan (PollInterval at worst). Tests may set it to 0.
-var NotifyInterval = 25 * time.Millisecond
+// DefaultNotifyInterval is the least time between two NOTIFYs from one Writer unless its
+// options say otherwise. A transaction that notifies takes PostgreSQL's global
+// notification-queue lock from pre-commit until its commit record is flushed, so notifying
+// on every write serialises every writer's commit across the whole database; measured on
+// the booking path it capped sales at tens per second. Writes within the interval skip the
+// NOTIFY: the relay, already woken or busy draining, finds them in its next scan
+// (RelayOptions.PollInterval at worst).
+const DefaultNotifyInterval = 25 * time.Millisecond
 
-var lastNotify atomic.Int64
+// WriterOptions tunes a Writer. Zero values select the defaults in brackets.
+type WriterOptions struct {
+	// NotifyInterval is the least time between two NOTIFYs of this writer
+	// [DefaultNotifyInterval]; negative notifies on every write (tests of the wake-up path).
+	NotifyInterval time.Duration
+}
+
+// Writer adds events to the outbox and wakes the relay, at most once per NotifyInterval.
+// The package-level Add, AddMany and AddJSON use one process-wide Writer with the default
+// options; a Writer of its own is for callers (tests) that need another interval without
+// changing anyone else's.
+type Writer struct {
+	interval   time.Duration
+	lastNotify atomic.Int64
+}
+
+// NewWriter returns a Writer with opts.
+func NewWriter(opts WriterOptions) *Writer {
+	if opts.NotifyInterval == 0 {
+		opts.NotifyInterval = DefaultNotifyInterval
+	}
+	return &Writer{interval: opts.NotifyInterval}
+}
+
+// defaultWriter serves the package-level functions.
+var defaultWriter = NewWriter(WriterOptions{})
 
 // shouldNotify reports whether this write should wake the relay, claiming the slot.
-func shouldNotify() bool {
+func (w *Writer) shouldNotify() bool {
+	if w.interval < 0 {
+		return true
+	}
 	now := time.Now().UnixNano()
-	last := lastNotify.Load()
-	if now-last < int64(NotifyInterval) {
+	last := w.lastNotify.Load()
+	if now-last < int64(w.interval) {
 		return false
 	}
-	return lastNotify.CompareAndSwap(last, now)
+	return w.lastNotify.CompareAndSwap(last, now)
 }
 
 // Add records e in the outbox inside the caller's transaction db, so e is published if and
 // only if that transaction commits. It fills a missing ID (UUIDv7) and Time, stores the
 // trace context of ctx so consumers continue the caller's trace, and notifies the relay
-// (at most once per NotifyInterval), which PostgreSQL delivers only at commit. e.Topic is
-// the logical topic name; the relay adds the environment's prefix.
+// (at most once per DefaultNotifyInterval), which PostgreSQL delivers only at commit.
+// e.Topic is the logical topic name; the relay adds the environment's prefix.
 func Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
-	return AddMany(ctx, db, []kafka.Event{e})
+	return defaultWriter.AddMany(ctx, db, []kafka.Event{e})
+}
+
+// Add is the package-level Add with this writer's NOTIFY interval.
+func (w *Writer) Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
+	return w.AddMany(ctx, db, []kafka.Event{e})
 }
 
 // AddMany records several events with one INSERT in the caller's transaction: the outbox
 // side of a group commit, where one statement instead of one per event is what keeps
 // PostgreSQL's cost per sale low. Each event is treated as by Add.
 func AddMany(ctx context.Context, db bun.IDB, events []kafka.Event) error {
+	return defaultWriter.AddMany(ctx, db, events)
+}
+
+// AddMany is the package-level AddMany with this writer's NOTIFY interval.
+func (w *Writer) AddMany(ctx context.Context, db bun.IDB, events []kafka.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -78,7 +117,7 @@ func AddMany(ctx context.Context, db bun.IDB, events []kafka.Event) error {
 	}
 	// PostgreSQL folds identical notifications of one transaction into one, so a
 	// transaction adding many events still wakes the relay once.
-	if !shouldNotify() {
+	if !w.shouldNotify() {
 		return nil
 	}
 	if _, err := db.ExecContext(ctx, "SELECT pg_notify(? || current_schema(), '')", channelPrefix); err != nil {
@@ -123,11 +162,16 @@ func prepare(e kafka.Event, traced map[string]string) ([]any, error) {
 
 // AddJSON marshals payload and records it as a new event; see Add.
 func AddJSON(ctx context.Context, db bun.IDB, topic, key, typ, source string, payload any) (kafka.Event, error) {
+	return defaultWriter.AddJSON(ctx, db, topic, key, typ, source, payload)
+}
+
+// AddJSON is the package-level AddJSON with this writer's NOTIFY interval.
+func (w *Writer) AddJSON(ctx context.Context, db bun.IDB, topic, key, typ, source string, payload any) (kafka.Event, error) {
 	e, err := kafka.NewEvent(topic, key, typ, source, payload)
 	if err != nil {
 		return kafka.Event{}, fmt.Errorf("outbox add: %w", err)
 	}
-	if err := Add(ctx, db, e); err != nil {
+	if err := w.Add(ctx, db, e); err != nil {
 		return kafka.Event{}, err
 	}
 	return e, nil

@@ -42,9 +42,23 @@ const lockClass = 0x0eb0
 // sent": rows whose transactions commit out of order become visible late, and a scan of
 // all unsent rows never skips them.
 //
-// One exception is logged and counted, not prevented: a message the producer rejects on
-// its own (larger than the broker accepts) fails while later rows of its key succeed, so
-// that one row is retried after them. It is a poison row; it shows in outbox.lag.
+// Failing rows, parking and per-key order
+//
+// A send can fail for every row alike (the broker is down, the leader moves): that is an
+// outage, nothing is wrong with the rows, and the whole relay backs off and tries the same
+// rows again; an outage never counts against a row, however long it lasts. Or it fails for
+// one row's own reason (rowFault: its topic does not exist or is invalid, it is larger
+// than the producer or broker accepts): such a row gets a backoff of its own
+// (next_attempt_at) and after MaxAttempts of these failures it is parked (parked_at set,
+// an error logged, outbox.parked counts it) and no longer sent until an operator re-drives
+// it (Redrive, the admin listener's /outbox/parked routes).
+//
+// Per-key order is kept for rows that flow, not around a failing one: the rows written
+// after a failing row, including later rows of its key, are published while it backs off
+// or is parked; holding its key back instead would stall a show's whole stream for a row
+// that, by the errors counted, cannot be sent as it is. So a re-driven row arrives after
+// its key's later events, and its consumers must accept it late (they apply by event id
+// and check state, as they do for any redelivery) or the operator drops it instead.
 
 // RelayOptions tunes a Relay. Zero values select the defaults in brackets.
 type RelayOptions struct {
@@ -66,10 +80,28 @@ type RelayOptions struct {
 	Retention time.Duration
 	// CleanupInterval is how often sent rows older than Retention are deleted [1h].
 	CleanupInterval time.Duration
+	// MaxAttempts is how many failed sends of a row's own (see rowFault) park it
+	// [DefaultMaxAttempts]. Outages are not counted.
+	MaxAttempts int
+	// UnhealthyAfter is how long the active relay may fail to reach the broker before
+	// Check reports it [30s]. Shorter failures (one lost send, a leader moving) are not
+	// reported, so readiness does not flap.
+	UnhealthyAfter time.Duration
 	// Logger receives the relay's warnings [slog.Default()].
 	Logger *slog.Logger
 	// MeterProvider records the relay's metrics [otel.GetMeterProvider()].
 	MeterProvider metric.MeterProvider
+}
+
+// DefaultMaxAttempts is RelayOptions.MaxAttempts when unset: with the row's own backoff
+// (MinBackoff doubling up to MaxBackoff) about half a minute of failing sends, enough to
+// ride out a topic created a little after the first event that names it.
+const DefaultMaxAttempts = 10
+
+// Config is the outbox's part of a service's environment.
+type Config struct {
+	// MaxAttempts is RelayOptions.MaxAttempts.
+	MaxAttempts int `envconfig:"OUTBOX_MAX_ATTEMPTS" default:"10"`
 }
 
 func (o RelayOptions) withDefaults(cfg kafka.Config) RelayOptions {
@@ -97,6 +129,12 @@ func (o RelayOptions) withDefaults(cfg kafka.Config) RelayOptions {
 	if o.CleanupInterval <= 0 {
 		o.CleanupInterval = time.Hour
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.UnhealthyAfter <= 0 {
+		o.UnhealthyAfter = 30 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -121,8 +159,16 @@ type Relay struct {
 	mu     sync.Mutex // guards schema, read by the metrics callback
 	schema string
 
+	// failingSince is when the active relay's current run of failures to reach the broker
+	// began (UnixNano), 0 while it publishes.
+	failingSince atomic.Int64
+	// sendingSince is when the send in flight began (UnixNano), 0 between sends: a frozen
+	// broker holds a send for up to the producer's timeouts before it fails.
+	sendingSince atomic.Int64
+
 	published metric.Int64Counter
 	failures  metric.Int64Counter
+	parked    metric.Int64Counter
 }
 
 // NewRelay prepares a relay for the outbox reachable through db (its search_path selects
@@ -134,6 +180,29 @@ func NewRelay(db *bun.DB, cfg kafka.Config, opts RelayOptions) *Relay {
 
 // Active reports whether this replica currently holds the relay lock and publishes.
 func (r *Relay) Active() bool { return r.active.Load() }
+
+// Check reports an error while the active relay has failed to reach the broker for longer
+// than UnhealthyAfter: the service's events wait in the outbox and are not delivered. A
+// stand-by replica publishes nothing and is healthy. For readiness checks.
+func (r *Relay) Check(context.Context) error {
+	if since := r.failingSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d > r.opts.UnhealthyAfter {
+			return fmt.Errorf("outbox relay cannot publish to kafka for %s", d.Round(time.Second))
+		}
+	}
+	if since := r.sendingSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d > r.opts.UnhealthyAfter {
+			return fmt.Errorf("outbox relay: a send to kafka has been waiting for %s", d.Round(time.Second))
+		}
+	}
+	return nil
+}
+
+// brokerFailed notes a failed attempt to reach the broker; the first of a run starts it.
+func (r *Relay) brokerFailed() { r.failingSince.CompareAndSwap(0, time.Now().UnixNano()) }
+
+// brokerOK ends a run of failures.
+func (r *Relay) brokerOK() { r.failingSince.Store(0) }
 
 // batchTimeout bounds one claim-publish-mark transaction. It covers the producer's own
 // retries (Producer.Timeout and Retry settings in kafka.NewSaramaConfig) with room to spare.
@@ -207,6 +276,7 @@ func (r *Relay) lead(ctx context.Context) error {
 	r.mu.Unlock()
 	r.active.Store(true)
 	defer r.active.Store(false)
+	defer r.brokerOK() // a stand-by publishes nothing; the next leader judges afresh
 	r.log.InfoContext(ctx, "outbox relay active", "schema", schema)
 
 	listening := r.listen(ctx, conn, channelPrefix+schema)
@@ -222,6 +292,7 @@ func (r *Relay) lead(ctx context.Context) error {
 			if !errors.As(err, &pe) {
 				return err
 			}
+			r.brokerFailed()
 			failures++
 			wait := retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, failures)
 			r.log.WarnContext(ctx, "outbox publish failed", "error", err, "retry_in", wait)
@@ -293,8 +364,9 @@ type outboxRow struct {
 	Headers   string    `bun:"headers"`
 }
 
-// publishError is a Kafka failure: the rows stay unsent and are retried after a backoff,
-// on the same connection.
+// publishError is an outage: the broker could not be reached or took none of the batch for
+// reasons of its own. The rows stay unsent, count no failure of their own, and the relay
+// backs off and tries again on the same connection.
 type publishError struct {
 	failed, total int
 	err           error
@@ -309,17 +381,38 @@ func (e *publishError) Error() string {
 
 func (e *publishError) Unwrap() error { return e.err }
 
-// publishBatch claims, publishes and marks up to BatchSize rows in one transaction and
-// returns how many rows it claimed.
-func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
-	if r.producer == nil {
-		p, err := r.opts.NewProducer()
-		if err != nil {
-			return 0, &publishError{err: fmt.Errorf("create producer: %w", err)}
-		}
-		r.producer = p
+// rowFault reports whether a send failed because of the message itself, so retrying it
+// unchanged will keep failing however healthy the broker is: larger than the producer
+// allows (sarama refuses it before sending, as a ConfigurationError) or than the broker
+// accepts, a topic that does not exist (auto-creation is off) or may not be named so, or
+// a record the broker refuses. Everything else (connections, leaders, timeouts) is an
+// outage and never parks a row.
+func rowFault(err error) bool {
+	var ce sarama.ConfigurationError
+	if errors.As(err, &ce) {
+		return true
 	}
+	var ke sarama.KError
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case sarama.ErrMessageSizeTooLarge, sarama.ErrMessageSetSizeTooLarge, sarama.ErrInvalidMessage,
+		sarama.ErrInvalidTopic, sarama.ErrUnknownTopicOrPartition, sarama.ErrTopicAuthorizationFailed,
+		sarama.ErrInvalidTimestamp, sarama.ErrPolicyViolation, sarama.ErrInvalidRecord:
+		return true
+	}
+	return false
+}
 
+// publishBatch claims, publishes and marks up to BatchSize rows in one transaction and
+// returns how many rows it claimed. It returns a *publishError on an outage, after
+// recording the attempt; rows that failed for their own reason are recorded (and parked
+// after MaxAttempts) without an error, so the relay does not slow down for them.
+func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
+	if err := r.ensureProducer(); err != nil {
+		return 0, err
+	}
 	// A batch runs to its end even when ctx is cancelled (shutdown, losing the lead):
 	// cancelling between sending and marking would roll the mark back and publish the
 	// batch a second time. database/sql rolls a transaction back when its context ends,
@@ -332,19 +425,64 @@ func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 
+	rows, err := r.claim(ctx, tx)
+	if err != nil || len(rows) == 0 {
+		if err == nil {
+			err = tx.Commit()
+		}
+		return 0, err
+	}
+	// The claim transaction stays open while the batch is sent. That is bounded (dial
+	// timeout, producer retries and Producer.Timeout, seconds) and it is what makes the
+	// claim and the "sent" mark one step: a relay that dies here leaves the rows unsent,
+	// to be sent again, never marked without having been sent.
+	msgs := r.messages(ctx, rows)
+	failed := r.send(msgs)
+	parked, err := r.mark(ctx, tx, rows, failed)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		// The messages went out but stay unsent here: they will be sent again, and the
+		// consumers' inbox drops the duplicates.
+		return 0, fmt.Errorf("outbox relay: commit: %w", err)
+	}
+	return len(rows), r.report(ctx, rows, msgs, failed, parked)
+}
+
+// ensureProducer creates the producer when there is none (first batch, or after an outage
+// dropped it).
+func (r *Relay) ensureProducer() error {
+	if r.producer != nil {
+		return nil
+	}
+	p, err := r.opts.NewProducer()
+	if err != nil {
+		return &publishError{err: fmt.Errorf("create producer: %w", err)}
+	}
+	r.producer = p
+	return nil
+}
+
+// claim locks the oldest rows that are due: not sent, not parked, and not waiting out a
+// backoff of their own.
+func (r *Relay) claim(ctx context.Context, tx bun.Tx) ([]outboxRow, error) {
 	var rows []outboxRow
 	const claim = `SELECT id::text AS id, topic, key, type, source, event_time,
 			payload::text AS payload, headers::text AS headers
-		FROM outbox WHERE sent_at IS NULL
+		FROM outbox
+		WHERE sent_at IS NULL AND parked_at IS NULL
+			AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
 		ORDER BY created_at, id
 		LIMIT ? FOR UPDATE SKIP LOCKED`
 	if err := tx.NewRaw(claim, r.opts.BatchSize).Scan(ctx, &rows); err != nil {
-		return 0, fmt.Errorf("outbox relay: claim: %w", err)
+		return nil, fmt.Errorf("outbox relay: claim: %w", err)
 	}
-	if len(rows) == 0 {
-		return 0, tx.Commit()
-	}
+	return rows, nil
+}
 
+// messages turns rows into producer messages; Metadata holds each row's index.
+func (r *Relay) messages(ctx context.Context, rows []outboxRow) []*sarama.ProducerMessage {
 	msgs := make([]*sarama.ProducerMessage, len(rows))
 	for i, row := range rows {
 		e := kafka.Event{
@@ -357,57 +495,92 @@ func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
 		msgs[i] = e.ProducerMessage()
 		msgs[i].Metadata = i
 	}
+	return msgs
+}
 
-	// The claim transaction stays open while the batch is sent. That is bounded (dial
-	// timeout, producer retries and Producer.Timeout, seconds) and it is what makes the
-	// claim and the "sent" mark one step: a relay that dies here leaves the rows unsent,
-	// to be sent again, never marked without having been sent.
+// send publishes msgs and returns the error of each one that failed, by index.
+func (r *Relay) send(msgs []*sarama.ProducerMessage) map[int]error {
 	failed := map[int]error{}
-	if err := r.producer.SendMessages(msgs); err != nil {
-		var perrs sarama.ProducerErrors
-		if errors.As(err, &perrs) {
-			for _, pe := range perrs {
-				if i, ok := pe.Msg.Metadata.(int); ok {
-					failed[i] = pe.Err
-				}
-			}
-		}
-		if len(failed) == 0 { // not per message: assume none went out
-			for i := range rows {
-				failed[i] = err
+	r.sendingSince.Store(time.Now().UnixNano())
+	err := r.producer.SendMessages(msgs)
+	r.sendingSince.Store(0)
+	if err == nil {
+		return failed
+	}
+	var perrs sarama.ProducerErrors
+	if errors.As(err, &perrs) {
+		for _, pe := range perrs {
+			if i, ok := pe.Msg.Metadata.(int); ok {
+				failed[i] = pe.Err
 			}
 		}
 	}
-
-	var sent []string
-	byErr := map[string][]string{}
-	for i, row := range rows {
-		if ferr, ok := failed[i]; ok {
-			byErr[ferr.Error()] = append(byErr[ferr.Error()], row.ID)
-			continue
+	if len(failed) == 0 { // not per message: assume none went out
+		for i := range msgs {
+			failed[i] = err
 		}
-		sent = append(sent, row.ID)
+	}
+	return failed
+}
+
+// mark records the batch's outcome in tx: sent rows are marked sent, rows that failed for
+// their own reason count a failure, back off and are parked at MaxAttempts, and rows hit
+// by an outage only note the attempt. It returns the rows parked now, by id.
+func (r *Relay) mark(ctx context.Context, tx bun.Tx, rows []outboxRow, failed map[int]error) (map[string]string, error) {
+	var sent []string
+	outage := map[string][]string{} // error -> ids
+	own := map[string][]string{}
+	for i, row := range rows {
+		ferr, ok := failed[i]
+		switch {
+		case !ok:
+			sent = append(sent, row.ID)
+		case rowFault(ferr):
+			own[ferr.Error()] = append(own[ferr.Error()], row.ID)
+		default:
+			outage[ferr.Error()] = append(outage[ferr.Error()], row.ID)
+		}
 	}
 	if len(sent) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox
-			SET sent_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+			SET sent_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
 			WHERE id IN (?)`, bun.List(sent)); err != nil {
-			return 0, fmt.Errorf("outbox relay: mark sent: %w", err)
+			return nil, fmt.Errorf("outbox relay: mark sent: %w", err)
 		}
 	}
-	for msg, ids := range byErr {
+	for msg, ids := range outage {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox
 			SET attempts = attempts + 1, last_error = ?
 			WHERE id IN (?)`, msg, bun.List(ids)); err != nil {
-			return 0, fmt.Errorf("outbox relay: record failure: %w", err)
+			return nil, fmt.Errorf("outbox relay: record failure: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		// The messages went out but stay unsent here: they will be sent again, and the
-		// consumers' inbox drops the duplicates.
-		return 0, fmt.Errorf("outbox relay: commit: %w", err)
+	parked := map[string]string{}
+	for msg, ids := range own {
+		// The row's own backoff doubles from MinBackoff up to MaxBackoff with its failures.
+		var now []string
+		if err := tx.NewRaw(`WITH failed AS (UPDATE outbox
+			SET attempts = attempts + 1, failures = failures + 1, last_error = ?,
+				next_attempt_at = clock_timestamp()
+					+ least(? * power(2, least(failures, 30)), ?) * interval '1 millisecond',
+				parked_at = CASE WHEN failures + 1 >= ? THEN clock_timestamp() END
+			WHERE id IN (?)
+			RETURNING id, parked_at)
+			SELECT id::text FROM failed WHERE parked_at IS NOT NULL`,
+			msg, r.opts.MinBackoff.Milliseconds(), r.opts.MaxBackoff.Milliseconds(),
+			r.opts.MaxAttempts, bun.List(ids)).Scan(ctx, &now); err != nil {
+			return nil, fmt.Errorf("outbox relay: record row failure: %w", err)
+		}
+		for _, id := range now {
+			parked[id] = msg
+		}
 	}
+	return parked, nil
+}
 
+// report counts and logs a committed batch. It returns a *publishError when the batch
+// failed as a whole for a reason that is not the rows' own (an outage).
+func (r *Relay) report(ctx context.Context, rows []outboxRow, msgs []*sarama.ProducerMessage, failed map[int]error, parked map[string]string) error {
 	perTopic := map[string]int64{}
 	for i, m := range msgs {
 		if _, ok := failed[i]; !ok {
@@ -417,21 +590,41 @@ func (r *Relay) publishBatch(ctx context.Context, conn bun.Conn) (int, error) {
 	for topic, n := range perTopic {
 		r.published.Add(ctx, n, metric.WithAttributes(attribute.String("topic", topic)))
 	}
-	if len(failed) > 0 {
-		r.failures.Add(ctx, int64(len(failed)))
-		if len(failed) == len(rows) {
-			// Nothing went through: start over with a fresh client rather than trusting
-			// one whose connections may be stuck.
-			r.dropProducer()
+	for _, row := range rows {
+		cause, ok := parked[row.ID]
+		if !ok {
+			continue
 		}
-		var first error
-		for _, e := range failed {
-			first = e
+		r.parked.Add(ctx, 1, metric.WithAttributes(attribute.String("topic", r.cfg.Topic(row.Topic))))
+		r.log.ErrorContext(ctx, "outbox row parked: it keeps failing to publish and is no longer retried; re-drive it from the admin listener",
+			"id", row.ID, "type", row.Type, "topic", r.cfg.Topic(row.Topic), "key", row.Key,
+			"attempts", r.opts.MaxAttempts, "error", cause)
+	}
+	if len(failed) == 0 {
+		r.brokerOK()
+		return nil
+	}
+	r.failures.Add(ctx, int64(len(failed)))
+	var outage error
+	for _, e := range failed {
+		if !rowFault(e) {
+			outage = e
 			break
 		}
-		return len(rows), &publishError{failed: len(failed), total: len(rows), err: first}
 	}
-	return len(rows), nil
+	if len(perTopic) > 0 || outage == nil {
+		// Something went through, or nothing failed but rows: the broker works.
+		r.brokerOK()
+		if outage == nil {
+			return nil
+		}
+	}
+	if len(failed) == len(rows) {
+		// Nothing went through: start over with a fresh client rather than trusting one
+		// whose connections may be stuck.
+		r.dropProducer()
+	}
+	return &publishError{failed: len(failed), total: len(rows), err: outage}
 }
 
 func (r *Relay) dropProducer() {
@@ -484,13 +677,22 @@ func (r *Relay) registerMetrics() (func(), error) {
 		metric.WithDescription("Outbox events whose publishing failed and will be retried."), metric.WithUnit("{event}")); err != nil {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
+	if r.parked, err = meter.Int64Counter("outbox.parked.rows",
+		metric.WithDescription("Outbox rows parked after OUTBOX_MAX_ATTEMPTS failed sends of their own."), metric.WithUnit("{event}")); err != nil {
+		return nil, fmt.Errorf("outbox metrics: %w", err)
+	}
 	unsent, err := meter.Int64ObservableGauge("outbox.unsent",
-		metric.WithDescription("Outbox rows not yet published."), metric.WithUnit("{event}"))
+		metric.WithDescription("Outbox rows not yet published, parked rows excepted."), metric.WithUnit("{event}"))
 	if err != nil {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
 	lag, err := meter.Float64ObservableGauge("outbox.lag",
-		metric.WithDescription("Age of the oldest unpublished outbox row."), metric.WithUnit("s"))
+		metric.WithDescription("Age of the oldest unpublished outbox row, parked rows excepted."), metric.WithUnit("s"))
+	if err != nil {
+		return nil, fmt.Errorf("outbox metrics: %w", err)
+	}
+	parked, err := meter.Int64ObservableGauge("outbox.parked",
+		metric.WithDescription("Outbox rows parked now, waiting for an operator to re-drive them."), metric.WithUnit("{event}"))
 	if err != nil {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}
@@ -503,18 +705,21 @@ func (r *Relay) registerMetrics() (func(), error) {
 		r.mu.Unlock()
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		var n int64
+		var n, p int64
 		var age float64
+		// Two scans, each of its own partial index: pending rows, then parked ones.
 		err := r.db.QueryRowContext(ctx, `SELECT count(*),
-			coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
-			FROM outbox WHERE sent_at IS NULL`).Scan(&n, &age)
+			coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8,
+			(SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL)
+			FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL`).Scan(&n, &age, &p)
 		if err != nil {
 			return fmt.Errorf("outbox lag: %w", err)
 		}
 		o.ObserveInt64(unsent, n, attrs)
 		o.ObserveFloat64(lag, age, attrs)
+		o.ObserveInt64(parked, p, attrs)
 		return nil
-	}, unsent, lag)
+	}, unsent, lag, parked)
 	if err != nil {
 		return nil, fmt.Errorf("outbox metrics: %w", err)
 	}

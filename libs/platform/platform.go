@@ -51,6 +51,9 @@ type Common struct {
 	HTTP      httpserver.Config
 	DB        pg.Config
 	Assertion assertion.Config
+	// Outbox and Consumer tune the outbox relay and the consumers of services using Kafka.
+	Outbox   outbox.Config
+	Consumer consumer.Config
 }
 
 // Service describes one service binary to Main.
@@ -93,6 +96,8 @@ type Runtime struct {
 	mu      sync.Mutex
 	workers []worker
 	closers []func()
+	// consumer is the environment's consumer settings, applied by Consume.
+	consumer consumer.Config
 }
 
 type worker struct {
@@ -119,12 +124,20 @@ func (rt *Runtime) Consume(opts consumer.Options) error {
 	if opts.Logger == nil {
 		opts.Logger = rt.Log
 	}
+	if opts.InboxRetention == 0 {
+		opts.InboxRetention = rt.consumer.InboxRetention
+		if opts.InboxRetention == 0 {
+			opts.InboxRetention = -1 // CONSUMER_INBOX_RETENTION=0 keeps the inbox forever
+		}
+	}
 	r, err := consumer.New(rt.Kafka, rt.DB, opts)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", opts.Group, err)
 	}
-	// Not a readiness check: group sessions flap during rebalances, and HTTP traffic does
-	// not depend on them. Kafka reachability is checked once for the process instead.
+	// The check fails only after the runner has been out of a group session for a while
+	// (consumer.Options.UnhealthyAfter), so rebalances do not flap readiness, but a
+	// service whose events stopped applying stops reporting ready.
+	rt.Server.AddCheck("consumer:"+opts.Group, r.Check)
 	rt.Go("consumer:"+opts.Group, r.Run)
 	return nil
 }
@@ -211,7 +224,7 @@ func Run(ctx context.Context, s Service, args []string) error {
 	if c.PprofAddr != "" {
 		go servePprof(ctx, log, c.PprofAddr)
 	}
-	rt := &Runtime{Service: s.Name, Log: log, DB: db}
+	rt := &Runtime{Service: s.Name, Log: log, DB: db, consumer: c.Consumer}
 	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log,
 		Metrics: tel.Handler()})
 	rt.Echo = rt.Server.Echo
@@ -234,7 +247,9 @@ func Run(ctx context.Context, s Service, args []string) error {
 		}
 		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
 		if cmd == "serve" {
-			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log})
+			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log, MaxAttempts: c.Outbox.MaxAttempts})
+			rt.Server.AddCheck("outbox-relay", relay.Check)
+			rt.Server.HandleAdmin(outbox.AdminPrefix, outbox.AdminHandler(db, log))
 			rt.Go("outbox-relay", relay.Run)
 		}
 	}

@@ -114,6 +114,18 @@ type Config struct {
 	InboxRetention time.Duration `envconfig:"CONSUMER_INBOX_RETENTION" default:"168h"`
 }
 
+// Apply fills opts' settings from the environment where opts leaves them unset. A zero
+// CONSUMER_INBOX_RETENTION keeps the inbox forever.
+func (c Config) Apply(opts Options) Options {
+	if opts.InboxRetention == 0 {
+		opts.InboxRetention = c.InboxRetention
+		if opts.InboxRetention == 0 {
+			opts.InboxRetention = -1
+		}
+	}
+	return opts
+}
+
 // Defaults of Options.MaxBatch and Options.BatchWait.
 const (
 	DefaultMaxBatch  = 256

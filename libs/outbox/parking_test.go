@@ -64,8 +64,10 @@ func state(t *testing.T, db *bun.DB, id string) rowState {
 // tried again until it is re-driven, and a re-driven row whose cause is gone is sent.
 func TestIntegrationRelayParksPoisonRows(t *testing.T) {
 	db, cfg := setup(t)
-	const missing = "missing.v1" // never created before the re-drive; auto-creation is off
-	big := map[string]string{"blob": strings.Repeat("x", 1_100_000)} // over sarama's 1 MB message limit
+	// A topic never created before the re-drive (auto-creation is off), and a payload
+	// over sarama's 1 MB message limit.
+	const missing = "missing.v1"
+	big := map[string]string{"blob": strings.Repeat("x", 1_100_000)}
 
 	first := addRow(t, db, topic, "k", map[string]int{"n": 1})
 	tooLarge := addRow(t, db, topic, "k", big)

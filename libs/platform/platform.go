@@ -124,12 +124,7 @@ func (rt *Runtime) Consume(opts consumer.Options) error {
 	if opts.Logger == nil {
 		opts.Logger = rt.Log
 	}
-	if opts.InboxRetention == 0 {
-		opts.InboxRetention = rt.consumer.InboxRetention
-		if opts.InboxRetention == 0 {
-			opts.InboxRetention = -1 // CONSUMER_INBOX_RETENTION=0 keeps the inbox forever
-		}
-	}
+	opts = rt.consumer.Apply(opts)
 	r, err := consumer.New(rt.Kafka, rt.DB, opts)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", opts.Group, err)

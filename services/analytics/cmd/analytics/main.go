@@ -45,7 +45,9 @@ func main() {
 			}
 			h := &analyticshttp.Handlers{Reports: &app.Reports{Models: st, LiveMinutes: cfg.Analytics.LiveMinutes}}
 			h.Routes(rt.Echo)
-			f := &events.Follower{Store: st, Kafka: rt.Kafka, GroupBase: groupBase(cfg), Poll: cfg.Analytics.GenerationPoll, Log: rt.Log}
+			f := &events.Follower{Store: st, Kafka: rt.Kafka, GroupBase: groupBase(cfg), Poll: cfg.Analytics.GenerationPoll, Log: rt.Log,
+				Consumer: cfg.Consumer}
+			rt.Server.AddCheck("consumer:analytics", f.Check)
 			rt.Go("analytics-consumer", f.Run)
 			return nil
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"evently.dev/libs/consumer"
@@ -27,6 +28,19 @@ type Follower struct {
 	// Poll is how often the generation row is checked.
 	Poll time.Duration
 	Log  *slog.Logger
+	// Consumer holds the environment's consumer settings (inbox retention).
+	Consumer consumer.Config
+
+	current atomic.Pointer[consumer.Runner]
+}
+
+// Check is the serving generation's runner's readiness check (consumer.Runner.Check);
+// it passes while no runner is running (between generations, at start-up).
+func (f *Follower) Check(ctx context.Context) error {
+	if r := f.current.Load(); r != nil {
+		return r.Check(ctx)
+	}
+	return nil
 }
 
 // Run follows the serving generation until ctx ends.
@@ -69,11 +83,13 @@ func (f *Follower) group(gen int) string { return domain.GroupName(f.GroupBase, 
 func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bool, error) {
 	// Serialized: seats.sold and booking.confirmed of one show update the same aggregate
 	// rows from two topics; concurrent batches deadlocked and each waited a second.
-	r, err := consumer.New(f.Kafka, f.Store.DB(), consumer.Options{Group: f.group(gen), Topics: Topics, Types: Types, Serialize: f.group(gen),
-		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Logger: f.Log})
+	r, err := consumer.New(f.Kafka, f.Store.DB(), f.Consumer.Apply(consumer.Options{Group: f.group(gen), Topics: Topics, Types: Types, Serialize: f.group(gen),
+		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Logger: f.Log}))
 	if err != nil {
 		return false, err
 	}
+	f.current.Store(r)
+	defer f.current.CompareAndSwap(r, nil)
 	f.Log.InfoContext(ctx, "analytics: consuming", "generation", gen, "group", f.group(gen), "timezone", loc.String())
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

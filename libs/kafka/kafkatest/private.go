@@ -77,7 +77,8 @@ group.initial.rebalance.delay.ms=0
 	}
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	format := exec.Command("java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", filepath.Join(libs, "*"),
+	format := exec.Command("java", //nolint:gosec // the test's own Kafka jars and temp dir
+		"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", filepath.Join(libs, "*"),
 		"kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id),
 		"-c", filepath.Join(b.dir, "server.properties"))
 	if out, err := format.CombinedOutput(); err != nil {
@@ -101,7 +102,8 @@ func (b *PrivateBroker) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.por
 func (b *PrivateBroker) Start() {
 	b.t.Helper()
 	logs := filepath.Join(b.dir, "logs")
-	b.cmd = exec.Command("java", "-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+	b.cmd = exec.Command("java", //nolint:gosec // the test's own Kafka jars and temp dir
+		"-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
 		"-Dkafka.logs.dir="+logs, "-Dlog4j2.configurationFile="+log4jConfig(),
 		"-cp", filepath.Join(b.libs, "*"), "kafka.Kafka", filepath.Join(b.dir, "server.properties"))
 	out, err := os.Create(filepath.Join(b.dir, "kafka.out"))

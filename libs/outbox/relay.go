@@ -598,7 +598,7 @@ func (r *Relay) report(ctx context.Context, rows []outboxRow, msgs []*sarama.Pro
 		r.parked.Add(ctx, 1, metric.WithAttributes(attribute.String("topic", r.cfg.Topic(row.Topic))))
 		r.log.ErrorContext(ctx, "outbox row parked: it keeps failing to publish and is no longer retried; re-drive it from the admin listener",
 			"id", row.ID, "type", row.Type, "topic", r.cfg.Topic(row.Topic), "key", row.Key,
-			"attempts", r.opts.MaxAttempts, "error", cause)
+			"failures", r.opts.MaxAttempts, "error", cause)
 	}
 	if len(failed) == 0 {
 		r.brokerOK()

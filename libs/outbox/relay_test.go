@@ -425,14 +425,12 @@ func TestIntegrationRelayOutOfOrderCommits(t *testing.T) {
 type logRecorder struct {
 	mu      sync.Mutex
 	records []slog.Record
-	attrs   []slog.Attr
 }
 
 func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	r = r.Clone()
-	r.AddAttrs(l.attrs...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.records = append(l.records, r)

@@ -235,8 +235,8 @@ func New(cfg kafka.Config, db *bun.DB, opts Options) (*Runner, error) {
 }
 
 // Ready reports whether the runner is in a consumer group session, i.e. joined and
-// assigned. It turns false during rebalances, so use it for readiness only where a short
-// flap is acceptable (a consumer-only worker), not to gate HTTP traffic.
+// assigned. It turns false during every rebalance; readiness uses Check, which tolerates
+// that.
 func (r *Runner) Ready() bool { return r.ready.Load() }
 
 // Check reports an error once the running runner has been out of a group session for

@@ -104,6 +104,9 @@ type Repository interface {
 	// Offer rounds and notifications.
 	RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error
 	AddNotification(ctx context.Context, n Notification) error
+	// RequeueFailedNotifications puts FAILED e-mails (of one event when eventID is set)
+	// back in the queue with a fresh attempt budget and answers how many.
+	RequeueFailedNotifications(ctx context.Context, eventID *uuid.UUID) (int, error)
 	// Publish writes a waitlist event to the outbox in the same transaction.
 	Publish(ctx context.Context, eventID uuid.UUID, typ string, payload any) error
 }

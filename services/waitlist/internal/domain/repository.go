@@ -88,6 +88,8 @@ type Repository interface {
 	ListEntries(ctx context.Context, f EntryFilter) ([]Entry, int, error)
 	Stats(ctx context.Context, eventID uuid.UUID) (Stats, error)
 	HasWaiting(ctx context.Context, eventID uuid.UUID) (bool, error)
+	// StaleOffers lists up to limit OFFERED entries whose offer expired before before.
+	StaleOffers(ctx context.Context, before time.Time, limit int) ([]Entry, error)
 	// MarkOffered moves a WAITING entry to OFFERED; false when it is no longer WAITING.
 	MarkOffered(ctx context.Context, entryID uuid.UUID, o Offer) (bool, error)
 	// EndEntry moves a live entry (in one of from) to a final status; false when it was not in from.

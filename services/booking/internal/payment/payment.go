@@ -82,14 +82,21 @@ const simulatedName = "simulated"
 // cards, it declines (ErrDeclined) every charge whose payment method is listed in
 // DeclineMethods (PAYMENT_SIMULATE_DECLINE_METHODS), so the failure path can be driven
 // through the public API. Its memory of charges is per process: enough to make repeats
-// within one replica free, which is all a simulator needs.
+// within one replica free, which is all a simulator needs; it keeps the last
+// simulatedMemory charges, so a long-running process does not grow without bound.
 type Simulated struct {
 	Now            func() time.Time
 	DeclineMethods []string
 
 	mu      sync.Mutex
 	charged map[uuid.UUID]Receipt
+	order   []uuid.UUID // charged's keys, oldest first
+	total   int
 }
+
+// simulatedMemory is how many charges the simulator remembers: far more than can be
+// repeated within the seconds a retry or reconciler takes.
+const simulatedMemory = 100_000
 
 // Name implements Provider.
 func (*Simulated) Name() string { return simulatedName }
@@ -112,6 +119,12 @@ func (s *Simulated) Charge(_ context.Context, c Charge) (Receipt, error) {
 	}
 	r := Receipt{TransactionID: "sim_pay_" + strings.ReplaceAll(c.BookingID.String(), "-", ""), PaidAt: s.now()}
 	s.charged[c.BookingID] = r
+	s.order = append(s.order, c.BookingID)
+	if len(s.order) > simulatedMemory {
+		delete(s.charged, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.total++
 	return r, nil
 }
 
@@ -119,7 +132,7 @@ func (s *Simulated) Charge(_ context.Context, c Charge) (Receipt, error) {
 func (s *Simulated) Charges() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.charged)
+	return s.total
 }
 
 // Refund implements Provider.

@@ -22,7 +22,7 @@ import (
 // refused afterwards and serve returns cleanly.
 func TestShutdownDrainsInFlightRequestsBeforeWorkers(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	cfg := httpserver.Config{AdminAddr: "off", DrainDelay: 400 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
+	cfg := httpserver.Config{AdminAddr: "off", DrainDelay: time.Second, ShutdownTimeout: 5 * time.Second}
 	rt := &Runtime{Service: "test", Log: log}
 	rt.Server = httpserver.New(httpserver.Options{Service: "test", Config: cfg, Logger: log})
 	rt.Echo = rt.Server.Echo
@@ -31,7 +31,7 @@ func TestShutdownDrainsInFlightRequestsBeforeWorkers(t *testing.T) {
 	var requestDone, workerStopped atomic.Int64
 	rt.Echo.GET("/slow", func(c echo.Context) error {
 		close(entered)
-		time.Sleep(time.Second)
+		time.Sleep(2 * time.Second)
 		requestDone.Store(time.Now().UnixNano())
 		return c.String(http.StatusOK, "done")
 	})
@@ -71,9 +71,15 @@ func TestShutdownDrainsInFlightRequestsBeforeWorkers(t *testing.T) {
 	cancel() // what the SIGTERM handler does
 
 	// A fresh connection (no keep-alive reuse), as a balancer's probe would make.
+	// It must see 503 while the listener still accepts (the drain delay).
 	probe := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	time.Sleep(50 * time.Millisecond)
-	if code := get(t, probe, base+"/readyz"); code != http.StatusServiceUnavailable {
+	code := 0
+	for deadline := time.Now().Add(800 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if code = get(t, probe, base+"/readyz"); code == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	if code != http.StatusServiceUnavailable {
 		t.Fatalf("readyz while draining: %d, want 503", code)
 	}
 	if code := <-slow; code != http.StatusOK {

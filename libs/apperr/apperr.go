@@ -32,6 +32,8 @@ const (
 	KindRateLimited
 	// KindUnavailable is a dependency that cannot answer right now (503).
 	KindUnavailable
+	// KindPaymentRequired is a payment the provider declined for good (402).
+	KindPaymentRequired
 )
 
 // FieldError names one invalid input field.

@@ -34,6 +34,10 @@ type BookingConfirmed struct {
 const (
 	CancelByUser         = "USER_REQUEST"
 	CancelEventCancelled = "EVENT_CANCELLED"
+	// CancelPaymentDeclined undoes a sale whose charge the payment provider declined: the
+	// booking is FAILED (never CONFIRMED, so nothing was paid or refunded) and inventory
+	// returns its seats to sale.
+	CancelPaymentDeclined = "PAYMENT_DECLINED"
 )
 
 // BookingCancelled records a cancelled booking and its refund; inventory releases its seats.

@@ -18,6 +18,18 @@ const (
 )
 
 // HoldCreated records a new temporary claim on seats.
+//
+// Delivery: best effort. hold.created and hold.released are written after the Redis change
+// that makes them true, not in a transaction with it (holds live in Redis, the outbox in
+// PostgreSQL; a PostgreSQL write on every hold would cost the hot path its speed), so a
+// crash in between loses the event. That is allowed because no consumer's correctness
+// depends on them: no seat is sold or freed on their word (the ledger and seats.sold /
+// seats.released, which go through the outbox, decide that); analytics' live holds count
+// only holds whose expires_at is still ahead, so a lost hold.released stops counting at
+// the hold's expiry and a lost hold.created is one hold missing from the live view and the
+// holds_created tally; and the waitlist ends an offer whose window passed without word
+// (its offer sweep), so a lost hold.released of an offer delays the next offer by the
+// window at most. hold.expired, which the waitlist acts on, goes through the outbox.
 type HoldCreated struct {
 	HoldID      string    `json:"hold_id"`
 	EventID     string    `json:"event_id"`
@@ -31,6 +43,7 @@ type HoldCreated struct {
 }
 
 // HoldReleased records a hold given up before it expired (by its owner, or a left waitlist).
+// Best effort, like HoldCreated (see there for why that is safe).
 type HoldReleased struct {
 	HoldID     string    `json:"hold_id"`
 	EventID    string    `json:"event_id"`

@@ -61,6 +61,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindTooLarge:        http.StatusRequestEntityTooLarge,
 	apperr.KindRateLimited:     http.StatusTooManyRequests,
 	apperr.KindUnavailable:     http.StatusServiceUnavailable,
+	apperr.KindPaymentRequired: http.StatusPaymentRequired,
 }
 
 // statusCode names the generic code used for plain HTTP errors (routing, framework).

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -44,6 +45,10 @@ type Config struct {
 	BodyLimit       string        `envconfig:"HTTP_BODY_LIMIT" default:"1M"`
 	RequestTimeout  time.Duration `envconfig:"HTTP_REQUEST_TIMEOUT" default:"15s"`
 	ShutdownTimeout time.Duration `envconfig:"HTTP_SHUTDOWN_TIMEOUT" default:"15s"`
+	// DrainDelay is how long the listener keeps accepting after SIGTERM while /readyz
+	// already answers 503, so a load balancer that polls readiness stops sending before
+	// connections are refused. 0 closes the listener at once (fine without a balancer).
+	DrainDelay time.Duration `envconfig:"HTTP_DRAIN_DELAY" default:"0s"`
 }
 
 // Check reports whether one dependency is usable; readiness runs them all.
@@ -72,6 +77,9 @@ type Server struct {
 	srv    *http.Server
 	checks []Check
 	admin  []adminRoute
+	// draining is set when shutdown begins: readiness fails from then on, whatever the
+	// dependencies say, so no new traffic is routed to a process that is leaving.
+	draining atomic.Bool
 }
 
 // adminRoute is a handler a component mounted on the admin listener.
@@ -213,6 +221,9 @@ func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) ready(ctx context.Context) (map[string]string, bool) {
+	if s.draining.Load() {
+		return map[string]string{"shutdown": "draining"}, false
+	}
 	s.mu.Lock()
 	checks := s.checks
 	s.mu.Unlock()
@@ -225,6 +236,10 @@ func readyStatus(ok bool) int {
 	}
 	return http.StatusServiceUnavailable
 }
+
+// Drain marks the server as leaving: readiness answers 503 from now on. Serve calls it
+// when its context ends; a process may call it earlier (e.g. on its own signal).
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func readyWord(ok bool) string {
 	if ok {
@@ -451,6 +466,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	return s.drain(srv, errCh)
+}
+
+// drain is the shutdown order: readiness turns not-ready at once; the listener keeps
+// accepting for DrainDelay so a balancer notices; then it closes, and in-flight requests
+// get up to ShutdownTimeout to finish (their contexts are not cancelled by the signal).
+func (s *Server) drain(srv *http.Server, served <-chan error) error {
+	s.Drain()
+	s.opts.Logger.Info("draining", "delay", s.opts.Config.DrainDelay, "timeout", s.opts.Config.ShutdownTimeout)
+	if d := s.opts.Config.DrainDelay; d > 0 {
+		select {
+		case <-time.After(d):
+		case err := <-served: // the listener failed meanwhile: nothing left to drain
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return err
+		}
+	}
 	timeout := s.opts.Config.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
@@ -460,5 +494,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	s.opts.Logger.Info("http drained")
 	return nil
 }

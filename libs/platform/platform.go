@@ -151,32 +151,25 @@ func Main(s Service) {
 	}
 }
 
-// Run is Main without the process: it returns when ctx ends or start-up fails.
+// Run is Main without the process: it returns when ctx ends or start-up fails. The steps
+// read in order: configure, answer the commands that need no database, open and migrate
+// the database, build the runtime (server, Redis, Kafka, relay), let the service wire
+// itself, then run the command.
 func Run(ctx context.Context, s Service, args []string) error {
-	if err := config.Load(s.Config); err != nil {
+	log, err := configure(s)
+	if err != nil {
 		return err
 	}
 	c := s.Common
-	if c.HTTP.Addr == "" {
-		c.HTTP.Addr = s.DefaultAddr
-	}
-	if c.HTTP.AdminAddr == "" {
-		c.HTTP.AdminAddr = httpserver.AdminAddrFor(s.DefaultAddr)
-	}
-	if c.DB.Schema == "" {
-		c.DB.Schema = s.DefaultSchema
-	}
-	log := logging.New(s.Name, c.LogLevel)
-	slog.SetDefault(log)
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "healthcheck" {
+	switch cmd {
+	case "healthcheck":
 		// Before anything is opened: this is a container probe of the running process.
 		return httpserver.Probe(ctx, c.HTTP.ProbeAddr())
-	}
-	if cmd == "topics" {
+	case "topics":
 		// Deployment hook: create the service's topics (and DLQs) without opening the
 		// database, so a platform team can run it before any server starts.
 		return createTopics(ctx, log, s)
@@ -215,45 +208,15 @@ func Run(ctx context.Context, s Service, args []string) error {
 			return err
 		}
 	}
-
 	if c.PprofAddr != "" {
 		go servePprof(ctx, log, c.PprofAddr)
 	}
-	rt := &Runtime{Service: s.Name, Log: log, DB: db, consumer: c.Consumer}
-	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log,
-		Metrics: tel.Handler()})
-	rt.Echo = rt.Server.Echo
-	rt.Echo.Use(assertion.Middleware(c.Assertion.Secret))
-	rt.Server.AddCheck("postgres", pg.Check(db))
-
-	if s.Redis != nil {
-		rdb, err := redisx.Open(ctx, *s.Redis)
-		if err != nil {
-			return err
-		}
-		defer rdb.Close()
-		rt.Redis = rdb
-		rt.Server.AddCheck("redis", redisx.Check(rdb))
+	rt, err := newRuntime(ctx, s, log, db, tel.Handler(), cmd == "serve")
+	// Closed in reverse order after serving (or a failed start), whatever was registered.
+	defer rt.close()
+	if err != nil {
+		return err
 	}
-	if s.Kafka != nil {
-		rt.Kafka = s.Kafka.WithDefaults()
-		if err := createTopics(ctx, log, s); err != nil {
-			return err
-		}
-		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
-		if cmd == "serve" {
-			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log, MaxAttempts: c.Outbox.MaxAttempts})
-			rt.Server.AddCheck("outbox-relay", relay.Check)
-			rt.Server.HandleAdmin(outbox.AdminPrefix, outbox.AdminHandler(db, log))
-			rt.Go("outbox-relay", relay.Run)
-		}
-	}
-	// Deferred before Setup so what a failing Setup already registered is closed too.
-	defer func() {
-		for i := len(rt.closers) - 1; i >= 0; i-- {
-			rt.closers[i]()
-		}
-	}()
 	if s.Setup != nil {
 		if err := s.Setup(ctx, rt); err != nil {
 			return fmt.Errorf("setup: %w", err)
@@ -262,7 +225,77 @@ func Run(ctx context.Context, s Service, args []string) error {
 	if cmd != "serve" {
 		return s.Commands[cmd](ctx, rt, args)
 	}
-	return rt.serve(ctx, c.HTTP.Addr)
+	ln, err := net.Listen("tcp", c.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.HTTP.Addr, err)
+	}
+	return rt.serve(ctx, ln, c.HTTP.ShutdownTimeout)
+}
+
+// configure loads the configuration, fills the service's defaults and sets up logging.
+func configure(s Service) (*slog.Logger, error) {
+	if err := config.Load(s.Config); err != nil {
+		return nil, err
+	}
+	c := s.Common
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = s.DefaultAddr
+	}
+	if c.HTTP.AdminAddr == "" {
+		c.HTTP.AdminAddr = httpserver.AdminAddrFor(s.DefaultAddr)
+	}
+	if c.DB.Schema == "" {
+		c.DB.Schema = s.DefaultSchema
+	}
+	log := logging.New(s.Name, c.LogLevel)
+	slog.SetDefault(log)
+	return log, nil
+}
+
+// newRuntime builds the HTTP server with identity assertions and readiness checks, opens
+// Redis and prepares Kafka (topics, and the outbox relay when serving). The runtime is
+// returned even on error so that what was opened gets closed.
+func newRuntime(ctx context.Context, s Service, log *slog.Logger, db *bun.DB, metrics http.Handler, serving bool) (*Runtime, error) {
+	c := s.Common
+	rt := &Runtime{Service: s.Name, Log: log, DB: db, consumer: c.Consumer}
+	rt.Server = httpserver.New(httpserver.Options{Service: s.Name, Config: c.HTTP, Logger: log, Metrics: metrics})
+	rt.Echo = rt.Server.Echo
+	rt.Echo.Use(assertion.Middleware(c.Assertion.Secret))
+	rt.Server.AddCheck("postgres", pg.Check(db))
+
+	if s.Redis != nil {
+		rdb, err := redisx.Open(ctx, *s.Redis)
+		if err != nil {
+			return rt, err
+		}
+		rt.OnClose(func() { _ = rdb.Close() })
+		rt.Redis = rdb
+		rt.Server.AddCheck("redis", redisx.Check(rdb))
+	}
+	if s.Kafka != nil {
+		rt.Kafka = s.Kafka.WithDefaults()
+		if err := createTopics(ctx, log, s); err != nil {
+			return rt, err
+		}
+		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
+		if serving {
+			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log, MaxAttempts: c.Outbox.MaxAttempts})
+			rt.Server.AddCheck("outbox-relay", relay.Check)
+			rt.Server.HandleAdmin(outbox.AdminPrefix, outbox.AdminHandler(db, log))
+			rt.Go("outbox-relay", relay.Run)
+		}
+	}
+	return rt, nil
+}
+
+// close runs the OnClose functions in reverse order of registration.
+func (rt *Runtime) close() {
+	rt.mu.Lock()
+	closers := rt.closers
+	rt.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
 }
 
 // createTopics creates the service's topics with their DLQs; nothing for a service
@@ -336,37 +369,72 @@ func kafkaReachable(cfg kafka.Config) func(ctx context.Context) error {
 	}
 }
 
-func (rt *Runtime) serve(ctx context.Context, addr string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errCh := make(chan error, len(rt.workers)+1)
+// serve runs the workers and the HTTP server until ctx ends or one of them fails, then
+// stops them in dependency order: the server drains first (readiness fails at once, the
+// listener closes, in-flight requests finish within the shutdown timeout) while the
+// workers keep running, because an in-flight request may still write outbox rows the
+// relay should send; only then are the workers (relay, consumers) cancelled, each
+// finishing the message it holds, and waited for within the same bound.
+func (rt *Runtime) serve(ctx context.Context, ln net.Listener, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	// Workers outlive the signal until the server has drained.
+	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+
+	failed := make(chan error, len(rt.workers)+1)
+	workersDone := rt.startWorkers(workCtx, failed)
+	served := make(chan error, 1)
+	go func() { served <- rt.Server.Serve(srvCtx, ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		rt.Log.Info("shutting down")
+	case err = <-failed:
+		rt.Log.Error("stopping after failure", "error", err)
+	case err = <-served:
+		if err != nil {
+			rt.Log.Error("http server failed", "error", err)
+		}
+		served <- nil
+	}
+	stopServer()
+	if serr := <-served; serr != nil && err == nil {
+		err = serr
+	}
+	stopWorkers()
+	select {
+	case <-workersDone:
+	case <-time.After(timeout):
+		rt.Log.Warn("workers did not stop in time", "timeout", timeout)
+	}
+	rt.Log.Info("stopped")
+	return err
+}
+
+// startWorkers runs every registered worker on ctx; a worker failing before ctx ends is
+// reported on failed. The returned channel closes when all have returned.
+func (rt *Runtime) startWorkers(ctx context.Context, failed chan<- error) <-chan struct{} {
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, w := range rt.workers {
 		wg.Add(1)
 		go func(w worker) {
 			defer wg.Done()
 			if err := w.fn(ctx); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
-				errCh <- fmt.Errorf("%s: %w", w.name, err)
+				failed <- fmt.Errorf("%s: %w", w.name, err)
 			}
 		}(w)
 	}
-	wg.Add(1)
 	go func() {
-		defer wg.Done()
-		if err := rt.Server.Run(ctx, addr); err != nil {
-			errCh <- err
-		}
+		wg.Wait()
+		close(done)
 	}()
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errCh:
-		rt.Log.Error("stopping after failure", "error", err)
-	}
-	cancel()
-	wg.Wait()
-	rt.Log.Info("stopped")
-	return err
+	return done
 }
 
 func runMigrate(ctx context.Context, log *slog.Logger, db *bun.DB, schema string, migrations []fs.FS, args []string) error {

@@ -158,6 +158,9 @@ func extraEnv() []string {
 		// tests would then see no RateLimit-* headers. Their subject is the limits.
 		"RATE_LIMIT_REDIS_TIMEOUT=2s",
 		"BOOKING_RATE_LIMIT_PER_MINUTE=5000",
+		// The simulated payment provider declines this method, so the compensation of a
+		// declined charge can be driven through the public API.
+		"PAYMENT_SIMULATE_DECLINE_METHODS=" + declinedCard,
 	}
 }
 

@@ -31,6 +31,12 @@ type Config struct {
 	// UpstreamMaxIdlePerHost keeps enough warm connections per service for a rush; Go's
 	// default of 2 costs a reverse proxy about a third of its throughput.
 	UpstreamMaxIdlePerHost int `envconfig:"UPSTREAM_MAX_IDLE_PER_HOST" default:"256"`
+	// UpstreamRetries resends an idempotent request (GET, HEAD, OPTIONS, or a write with an
+	// Idempotency-Key) when the upstream refused or reset the connection before answering,
+	// so a service restart does not surface as 502; backoff starts at UpstreamRetryBackoff
+	// and doubles (defaults: 100+200+400+800 ms, about 1.5 s in all).
+	UpstreamRetries      int           `envconfig:"UPSTREAM_RETRIES" default:"4"`
+	UpstreamRetryBackoff time.Duration `envconfig:"UPSTREAM_RETRY_BACKOFF" default:"100ms"`
 	// ReadCacheTTL is how long the gateway answers GET /api/v1/events/{id} and
 	// /api/v1/events/{id}/availability from memory (per role and encoding, with an ETag);
 	// 0 turns the read cache off. Live seat changes still reach clients through the stream.

@@ -62,7 +62,8 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	// Upstream timeouts bound proxied calls; a whole-request timeout would cut SSE streams.
 	cfg.HTTP.RequestTimeout = 0
 	px, err := proxy.New(proxy.Options{Upstreams: cfg.Upstreams(), Secret: cfg.Assertion.Secret,
-		Timeout: cfg.UpstreamTimeout, MaxIdlePerHost: cfg.UpstreamMaxIdlePerHost, Logger: d.Log})
+		Timeout: cfg.UpstreamTimeout, MaxIdlePerHost: cfg.UpstreamMaxIdlePerHost, Logger: d.Log,
+		Retries: cfg.UpstreamRetries, RetryBackoff: cfg.UpstreamRetryBackoff})
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	Timeout        time.Duration
 	MaxIdlePerHost int
 	Logger         *slog.Logger
+	// Retries is how many more times an idempotent request is sent when the upstream
+	// refused or reset the connection before answering (a restarting service); 0 = none.
+	Retries int
+	// RetryBackoff is the first wait between attempts; it doubles each time.
+	RetryBackoff time.Duration
 }
 
 // Proxy holds one reverse proxy per upstream over a shared, keep-alive transport.
@@ -64,7 +69,7 @@ func New(opts Options) (*Proxy, error) {
 		ResponseHeaderTimeout: opts.Timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	transport := otelhttp.NewTransport(base)
+	transport := otelhttp.NewTransport(&retrying{next: base, retries: opts.Retries, backoff: opts.RetryBackoff, log: opts.Logger})
 	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}, upstreams: map[string]*url.URL{},
 		client: &http.Client{Transport: base, Timeout: 2 * time.Second}, secret: opts.Secret}
 	for name, raw := range opts.Upstreams {
@@ -160,6 +165,9 @@ func (p *Proxy) Handler(c echo.Context) error {
 	// that body as soon as response headers go out, the transport's read fails, it drops
 	// the upstream connection and the client gets a cut-off body.
 	_ = http.NewResponseController(c.Response()).EnableFullDuplex()
+	if err := replayableBody(req); err != nil {
+		return err
+	}
 	rp.ServeHTTP(c.Response(), req)
 	return nil
 }

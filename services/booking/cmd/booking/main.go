@@ -30,7 +30,7 @@ func main() {
 		Migrations:    migrations.FS,
 		Topics:        []string{contracts.TopicBookingBookings, contracts.TopicCatalogEvents, contracts.TopicInventorySeats},
 		Setup: func(ctx context.Context, rt *platform.Runtime) error {
-			pay, err := payment.New(cfg.PaymentProvider)
+			pay, err := payment.New(cfg.PaymentProvider, cfg.PaymentSimulateDecline)
 			if err != nil {
 				return err
 			}

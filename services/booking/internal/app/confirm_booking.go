@@ -12,6 +12,7 @@ import (
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/booking/internal/domain"
+	"evently.dev/services/booking/internal/payment"
 )
 
 // maxRefAttempts bounds redraws of a colliding booking reference (31^6 a day makes even
@@ -31,6 +32,17 @@ const maxRefAttempts = 8
 //   - if the process dies between inventory's commit and the booking write, the seats.sold
 //     event inventory wrote in the commit's own transaction reaches RecordSale, which writes
 //     the booking (see events.Handlers.Inventory).
+//
+// The order with the payment provider: inventory's commit first, then the charge, then the
+// booking write. Charging first would take money for seats that may be gone; committing
+// first means a charge that fails must be undone. A transient charge failure (provider
+// unreachable) leaves the sale without a booking and answers 503: the request's retry, or
+// else the seats.sold reconciler, charges again — the provider is idempotent by booking id,
+// so a repeat never takes the money twice. A definite decline (payment.ErrDeclined) is
+// compensated: the booking is stored FAILED (402 payment_declined) together with a
+// booking.cancelled (reason PAYMENT_DECLINED) in one transaction, on which inventory
+// returns the seats to sale and announces seats.released, so catalog's availability and
+// analytics follow the ledger; no booking.confirmed was ever written for it.
 //
 // A repeat of the request (same hold, or same Idempotency-Key) returns the same booking with
 // created=false. A refused commit is recorded as a FAILED booking so that a retry answers
@@ -69,6 +81,9 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 	// A twin request (or an earlier try whose answer was lost) may own the sale: its booking
 	// id is the one to write.
 	b, err := s.confirmedBooking(ctx, c, req.IdempotencyKey, req.PaymentMethod)
+	if errors.Is(err, payment.ErrDeclined) {
+		return s.recordDecline(ctx, b, req)
+	}
 	if err != nil {
 		return domain.Booking{}, false, err
 	}
@@ -130,6 +145,15 @@ func (s *Service) ReconcileSales(ctx context.Context, grace time.Duration, limit
 		}
 		for _, c := range sales {
 			b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
+			if errors.Is(err, payment.ErrDeclined) {
+				if _, err := s.writeDeclined(ctx, r, b); err != nil {
+					return err
+				}
+				if err := r.ForgetSale(ctx, c); err != nil {
+					return err
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -178,6 +202,9 @@ func (s *Service) confirmedBooking(ctx context.Context, c domain.Commit, key, me
 		b.Seats = []domain.Seat{}
 	}
 	receipt, err := s.Payments.Charge(ctx, paymentCharge(b, c))
+	if errors.Is(err, payment.ErrDeclined) {
+		return b, err
+	}
 	if err != nil {
 		return b, domain.ErrBookingPending.Wrap(fmt.Errorf("charge: %w", err))
 	}
@@ -188,6 +215,45 @@ func (s *Service) confirmedBooking(ctx context.Context, c domain.Commit, key, me
 		return b, err
 	}
 	return b, nil
+}
+
+// recordDecline compensates a sale whose charge was declined: the booking is stored
+// FAILED with booking.cancelled (see writeDeclined), and the client gets 402. When a twin
+// request stored the booking first, its outcome is answered instead.
+func (s *Service) recordDecline(ctx context.Context, b domain.Booking, req domain.ConfirmRequest) (domain.Booking, bool, error) {
+	s.Log.InfoContext(ctx, "confirm: payment declined; releasing the sold seats", "booking_id", b.ID, "hold_id", b.HoldID)
+	var created bool
+	err := s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		var err error
+		b, err = s.writeDeclined(ctx, r, b)
+		created = err == nil
+		return err
+	})
+	if errors.Is(err, domain.ErrDuplicateHold) || errors.Is(err, domain.ErrDuplicateKey) {
+		existing, ok, ferr := s.Repo.BookingByKeyOrHold(ctx, b.UserID, req.IdempotencyKey, req.HoldID)
+		if ferr != nil || !ok {
+			return domain.Booking{}, false, errors.Join(err, ferr)
+		}
+		return s.repeat(ctx, existing, req)
+	}
+	if err != nil {
+		return domain.Booking{}, false, err
+	}
+	return b, created, failureError(b)
+}
+
+// writeDeclined stores b, a sold booking whose charge was declined, as FAILED and
+// publishes booking.cancelled (PAYMENT_DECLINED) in r's transaction, so inventory returns
+// its seats. ErrDuplicateHold or ErrDuplicateKey when the booking exists already.
+func (s *Service) writeDeclined(ctx context.Context, r domain.Repository, b domain.Booking) (domain.Booking, error) {
+	now := s.now()
+	b.Status, b.ConfirmedAt, b.UpdatedAt = domain.StatusFailed, nil, now
+	b.Failure = &domain.Failure{Code: domain.ErrPaymentDeclined.Code, Status: 402, Detail: domain.ErrPaymentDeclined.Detail}
+	b.Payment = domain.Payment{Provider: b.Payment.Provider, Method: b.Payment.Method}
+	if err := insertWithRef(ctx, &b, r.InsertBooking); err != nil {
+		return b, err
+	}
+	return b, r.Publish(ctx, b.EventID.String(), contracts.TypeBookingCancelled, declinedEvent(b, now))
 }
 
 // recordRefusal stores a FAILED booking for a refused commit, so that a retry of the same
@@ -297,6 +363,9 @@ func (s *Service) fail(ctx context.Context, b domain.Booking, r *domain.Inventor
 // booking is refunded in full at once.
 func (s *Service) confirm(ctx context.Context, b domain.Booking, c domain.Commit) (domain.Booking, error) {
 	receipt, err := s.Payments.Charge(ctx, paymentCharge(b, c))
+	if errors.Is(err, payment.ErrDeclined) {
+		return s.failDeclined(ctx, b, c)
+	}
 	if err != nil {
 		return b, domain.ErrBookingPending.Wrap(fmt.Errorf("charge: %w", err))
 	}
@@ -337,6 +406,27 @@ func (s *Service) confirm(ctx context.Context, b domain.Booking, c domain.Commit
 	return s.reread(ctx, b)
 }
 
+// failDeclined is the compensation of a PENDING booking whose charge was declined: FAILED
+// and booking.cancelled (PAYMENT_DECLINED) in one transaction, so inventory returns the
+// seats it sold for it.
+func (s *Service) failDeclined(ctx context.Context, b domain.Booking, c domain.Commit) (domain.Booking, error) {
+	now := s.now()
+	f := domain.Failure{Code: domain.ErrPaymentDeclined.Code, Status: 402, Detail: domain.ErrPaymentDeclined.Detail}
+	sold := b
+	sold.EventID, sold.Seats, sold.TotalAmount, sold.Currency = c.EventID, c.Seats, c.TotalAmount, c.Currency
+	err := s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		changed, err := r.MarkFailed(ctx, b.ID, f, now)
+		if err != nil || !changed {
+			return err
+		}
+		return r.Publish(ctx, c.EventID.String(), contracts.TypeBookingCancelled, declinedEvent(sold, now))
+	})
+	if err != nil {
+		return b, err
+	}
+	return s.reread(ctx, b)
+}
+
 // reread returns the booking as stored after a conditional update, whether it won or
 // lost a race with another request or the reconciler finishing the same booking.
 func (s *Service) reread(ctx context.Context, b domain.Booking) (domain.Booking, error) {
@@ -356,8 +446,11 @@ func failureError(b domain.Booking) error {
 		return nil
 	}
 	kind := apperr.KindConflict
-	if b.Failure.Status == 404 {
+	switch b.Failure.Status {
+	case 404:
 		kind = apperr.KindNotFound
+	case 402:
+		kind = apperr.KindPaymentRequired
 	}
 	return apperr.New(kind, b.Failure.Code, b.Failure.Detail).WithExtra("booking_id", b.ID.String())
 }

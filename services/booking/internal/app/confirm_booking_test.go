@@ -334,7 +334,7 @@ func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
 // still ends in exactly one booking with exactly one booking.confirmed.
 func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
 	h := newHarness(t)
-	h.svc = app.NewWith(h.store, h.svc.Inventory, payment.Simulated{}, h.svc.Log, 64, 1)
+	h.svc = app.NewWith(h.store, h.svc.Inventory, &payment.Simulated{}, h.svc.Log, 64, 1)
 	h.svc.Now = func() time.Time { return h.clock }
 	var batched, fellBack atomic.Int32
 	h.svc.OnWriteBatch = func(size int, fb bool) {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/booking/internal/domain"
@@ -32,6 +34,15 @@ func cancelledEvent(b domain.Booking, c domain.Cancellation) contracts.BookingCa
 		UserID: b.UserID, CancellationID: c.ID.String(), SeatIDs: b.SeatIDs(), TotalAmount: b.TotalAmount,
 		RefundAmount: c.Refund, CancellationFee: c.Fee, Currency: c.Currency, Reason: c.ReasonCode,
 		PolicyVersion: c.PolicyVersion, CancelledAt: at.UTC()}
+}
+
+// declinedEvent is the booking.cancelled of a sale whose charge was declined: nothing was
+// paid, so nothing is refunded; inventory returns the seats. The booking id stands in for
+// the cancellation id, as no cancellation request exists.
+func declinedEvent(b domain.Booking, at time.Time) contracts.BookingCancelled {
+	return contracts.BookingCancelled{BookingID: b.ID.String(), BookingRef: b.Ref, EventID: b.EventID.String(),
+		UserID: b.UserID, CancellationID: b.ID.String(), SeatIDs: b.SeatIDs(), TotalAmount: b.TotalAmount,
+		Currency: b.Currency, Reason: contracts.CancelPaymentDeclined, CancelledAt: at.UTC()}
 }
 
 func paymentCharge(b domain.Booking, c domain.Commit) payment.Charge {

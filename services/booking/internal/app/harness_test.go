@@ -29,11 +29,16 @@ import (
 
 const secret = "test-secret"
 
+// declinedCard is the payment method the harness's simulated provider declines.
+const declinedCard = "declined_card"
+
 type harness struct {
 	db    *bun.DB
 	svc   *app.Service
 	inv   *inventorytest.Fake
 	store *store.Store
+	// pay is the simulated provider; it declines the method "declined_card".
+	pay *payment.Simulated
 	// clock is what svc.Now answers; tests move it.
 	clock time.Time
 }
@@ -44,10 +49,11 @@ func newHarness(t *testing.T) *harness {
 	if _, err := migrate.Up(context.Background(), db, "booking", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	h := &harness{db: db, inv: inventorytest.New(t, secret), store: store.New(db), clock: time.Now().UTC()}
+	h := &harness{db: db, inv: inventorytest.New(t, secret), store: store.New(db), clock: time.Now().UTC(),
+		pay: &payment.Simulated{DeclineMethods: []string{declinedCard}}}
 	client := inventory.New(inventory.Options{BaseURL: h.inv.URL, Secret: secret, Timeout: 2 * time.Second,
 		Retries: 1, RetryBackoff: 5 * time.Millisecond})
-	h.svc = app.New(h.store, client, payment.Simulated{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.svc = app.New(h.store, client, h.pay, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h.svc.Now = func() time.Time { return h.clock }
 	return h
 }

@@ -25,6 +25,8 @@ var (
 		"only a PENDING cancellation request can be approved or rejected")
 	ErrEventUnknown = apperr.New(apperr.KindUnavailable, "event_not_known_yet",
 		"the event's details have not reached the booking service yet; retry shortly")
+	ErrPaymentDeclined = apperr.New(apperr.KindPaymentRequired, "payment_declined",
+		"the payment was declined; nothing was charged and the seats were released")
 	ErrInventoryUnavailable = apperr.New(apperr.KindUnavailable, "inventory_unavailable",
 		"the seat inventory cannot be reached right now; retry the same request")
 )

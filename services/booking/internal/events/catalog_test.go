@@ -31,7 +31,7 @@ func TestIntegrationCatalogReadModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(db)
-	h := &events.Handlers{App: app.New(st, nil, payment.Simulated{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
+	h := &events.Handlers{App: app.New(st, nil, &payment.Simulated{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	apply := func(typ string, payload any) {
 		t.Helper()

@@ -34,6 +34,9 @@ func main() {
 			c := cache.Browse{Cache: cache.New(rt.Redis, cfg.Redis.KeyPrefix, cfg.CacheTTL, rt.Log)}
 			catalog := app.New(store.New(rt.DB), c, nil)
 			cataloghttp.Register(rt.Echo, catalog)
+			rt.Go("event-completer", func(ctx context.Context) error {
+				return catalog.RunEventCompleter(ctx, rt.Log, cfg.CompleteInterval, cfg.CompleteBatch)
+			})
 			return rt.Consume(consumer.Options{
 				Group:   events.AvailabilityGroup, // the runner adds the topic prefix
 				Topics:  []string{contracts.TopicInventorySeats},

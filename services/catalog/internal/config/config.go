@@ -17,4 +17,8 @@ type Config struct {
 	// CacheTTL bounds how long a browse answer lives in Redis; changes invalidate sooner.
 	// 0 turns the cache off.
 	CacheTTL time.Duration `envconfig:"CATALOG_CACHE_TTL" default:"5m"`
+	// CompleteInterval is how often PUBLISHED events whose end time has passed are moved to
+	// COMPLETED (announced with event.updated); CompleteBatch bounds one transaction.
+	CompleteInterval time.Duration `envconfig:"CATALOG_COMPLETE_INTERVAL" default:"1m"`
+	CompleteBatch    int           `envconfig:"CATALOG_COMPLETE_BATCH" default:"100"`
 }

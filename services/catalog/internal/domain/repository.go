@@ -27,6 +27,9 @@ type Tx interface {
 	// LockTemplate and LockEvent read with a row lock, so concurrent changes serialise.
 	LockTemplate(ctx context.Context, id uuid.UUID) (Template, error)
 	LockEvent(ctx context.Context, id uuid.UUID) (Event, error)
+	// EndedEvents locks up to limit PUBLISHED events that ended before now, skipping rows
+	// others hold.
+	EndedEvents(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error)
 	TemplateNameTaken(ctx context.Context, name string, except uuid.UUID) (bool, error)
 	InsertTemplate(ctx context.Context, t Template) error
 	UpdateTemplate(ctx context.Context, t Template) error

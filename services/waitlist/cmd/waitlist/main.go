@@ -39,6 +39,9 @@ func main() {
 				RoundPollInterval: cfg.Offer.PollInterval, RoundMaxBackoff: cfg.Offer.MaxBackoff}, rt.Log)
 			(&wlhttp.Handler{App: svc}).Register(rt.Echo)
 			rt.Go("offer-rounds", svc.RunRounds)
+			rt.Go("offer-sweeper", func(ctx context.Context) error {
+				return svc.RunOfferSweeper(ctx, cfg.Offer.SweepInterval, cfg.Offer.SweepGrace)
+			})
 
 			mailer := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
 				Password: cfg.SMTP.Password, TLS: cfg.SMTP.TLS, From: cfg.SMTP.From, Timeout: cfg.SMTP.Timeout})

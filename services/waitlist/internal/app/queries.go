@@ -60,3 +60,16 @@ func (s *Service) knownEvent(ctx context.Context, eventID uuid.UUID) error {
 	}
 	return nil
 }
+
+// RequeueFailedNotifications is the admin's way back for e-mails that ran out of attempts
+// (the mail server was down longer than the backoff lasts): they become PENDING again,
+// due now, with a fresh attempt budget, and the sender delivers them. Each e-mail is
+// still one row with its dedupe key, so nothing is queued twice. eventID limits it to
+// one event's e-mails.
+func (s *Service) RequeueFailedNotifications(ctx context.Context, eventID *uuid.UUID) (int, error) {
+	n, err := s.Store.Repo().RequeueFailedNotifications(ctx, eventID)
+	if err == nil && n > 0 {
+		s.Log.InfoContext(ctx, "failed notifications requeued", "count", n, "event_id", eventID)
+	}
+	return n, err
+}

@@ -35,6 +35,10 @@ type Offer struct {
 	PollInterval time.Duration `envconfig:"WAITLIST_ROUND_POLL_INTERVAL" default:"250ms"`
 	// MaxBackoff caps the wait before a failed round (inventory down) is tried again.
 	MaxBackoff time.Duration `envconfig:"WAITLIST_ROUND_MAX_BACKOFF" default:"30s"`
+	// SweepInterval and SweepGrace end offers whose window passed more than SweepGrace ago
+	// while inventory never announced their hold's end (a lost hold.released).
+	SweepInterval time.Duration `envconfig:"WAITLIST_OFFER_SWEEP_INTERVAL" default:"30s"`
+	SweepGrace    time.Duration `envconfig:"WAITLIST_OFFER_SWEEP_GRACE" default:"1m"`
 }
 
 // SMTP configures the mail server the notification sender delivers through.
@@ -73,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Offer.Window < time.Second {
 		return fmt.Errorf("configuration: WAITLIST_OFFER_WINDOW must be at least 1s")
+	}
+	if c.Offer.SweepInterval <= 0 || c.Offer.SweepGrace < 0 {
+		return fmt.Errorf("configuration: WAITLIST_OFFER_SWEEP_INTERVAL must be positive and WAITLIST_OFFER_SWEEP_GRACE not negative")
 	}
 	if c.Notify.Batch < 1 || c.Notify.MaxAttempts < 1 {
 		return fmt.Errorf("configuration: NOTIFY_BATCH and NOTIFY_MAX_ATTEMPTS must be positive")

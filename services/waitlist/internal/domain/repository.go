@@ -88,6 +88,8 @@ type Repository interface {
 	ListEntries(ctx context.Context, f EntryFilter) ([]Entry, int, error)
 	Stats(ctx context.Context, eventID uuid.UUID) (Stats, error)
 	HasWaiting(ctx context.Context, eventID uuid.UUID) (bool, error)
+	// StaleOffers lists up to limit OFFERED entries whose offer expired before before.
+	StaleOffers(ctx context.Context, before time.Time, limit int) ([]Entry, error)
 	// MarkOffered moves a WAITING entry to OFFERED; false when it is no longer WAITING.
 	MarkOffered(ctx context.Context, entryID uuid.UUID, o Offer) (bool, error)
 	// EndEntry moves a live entry (in one of from) to a final status; false when it was not in from.
@@ -104,6 +106,9 @@ type Repository interface {
 	// Offer rounds and notifications.
 	RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error
 	AddNotification(ctx context.Context, n Notification) error
+	// RequeueFailedNotifications puts FAILED e-mails (of one event when eventID is set)
+	// back in the queue with a fresh attempt budget and answers how many.
+	RequeueFailedNotifications(ctx context.Context, eventID *uuid.UUID) (int, error)
 	// Publish writes a waitlist event to the outbox in the same transaction.
 	Publish(ctx context.Context, eventID uuid.UUID, typ string, payload any) error
 }

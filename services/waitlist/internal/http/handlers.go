@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"evently.dev/libs/apperr"
@@ -203,4 +204,27 @@ func (h *Handler) notify(c echo.Context) error {
 		out.Offers[i] = offerMadeDTO{EntryID: m.EntryID.String(), UserID: m.UserID, HoldID: m.HoldID.String(), SeatIDs: m.SeatIDs, ExpiresAt: m.ExpiresAt}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// requeueNotifications puts FAILED e-mails back in the delivery queue; the optional
+// event_id query parameter limits it to one event's.
+func (h *Handler) requeueNotifications(c echo.Context) error {
+	var eventID *uuid.UUID
+	if raw := c.QueryParam("event_id"); raw != "" {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "event_id", Message: "must be a UUID"})
+		}
+		eventID = &id
+	}
+	n, err := h.App.RequeueFailedNotifications(c.Request().Context(), eventID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, requeueDTO{Requeued: n})
+}
+
+// requeueDTO answers a requeue: how many e-mails went back to the queue.
+type requeueDTO struct {
+	Requeued int `json:"requeued"`
 }

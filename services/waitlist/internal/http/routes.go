@@ -26,4 +26,5 @@ func (h *Handler) Register(e *echo.Echo) {
 	admin.GET("/entries/:event_id", h.listEntries)
 	admin.GET("/stats/:event_id", h.stats)
 	admin.POST("/notify/:event_id", h.notify)
+	admin.POST("/notifications/requeue", h.requeueNotifications)
 }

@@ -197,8 +197,8 @@ func transient(ctx context.Context, err error) bool {
 	}
 	var e *Error
 	if !errors.As(err, &e) {
-		var d *decodeError
-		return !errors.As(err, &d) // transport errors are; a garbled answer is not
+		var b *badAnswerError
+		return !errors.As(err, &b) // transport errors are; a garbled or oversize answer is not
 	}
 	switch e.Status {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -207,11 +207,12 @@ func transient(ctx context.Context, err error) bool {
 	return false
 }
 
-// decodeError is a 2xx answer that did not decode into out.
-type decodeError struct{ err error }
+// badAnswerError is an answer that was read whole but cannot be used: over the bound, or
+// not decoding into out. Asking again would get the same.
+type badAnswerError struct{ err error }
 
-func (e *decodeError) Error() string { return "decode answer: " + e.err.Error() }
-func (e *decodeError) Unwrap() error { return e.err }
+func (e *badAnswerError) Error() string { return "bad answer: " + e.err.Error() }
+func (e *badAnswerError) Unwrap() error { return e.err }
 
 // buffers recycles answer buffers: one call reads one answer, and a rush of calls would
 // otherwise grow a fresh buffer per answer.
@@ -246,7 +247,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if int64(buf.Len()) > c.maxBytes {
-		return fmt.Errorf("%s %s: answer longer than %d bytes", method, path, c.maxBytes)
+		return fmt.Errorf("%s %s: %w", method, path, &badAnswerError{fmt.Errorf("longer than %d bytes", c.maxBytes)})
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return problem(method, path, res.StatusCode, buf.Bytes())
@@ -255,7 +256,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		return nil
 	}
 	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, &decodeError{err})
+		return fmt.Errorf("%s %s: %w", method, path, &badAnswerError{err})
 	}
 	return nil
 }

@@ -147,7 +147,8 @@ func (e *Error) Refusal() bool {
 // DecodeProblem reads the problem body's extra members into v.
 func (e *Error) DecodeProblem(v any) error { return json.Unmarshal(e.body, v) }
 
-// Do sends in as JSON (when not nil; a json.RawMessage goes as it is) and decodes a 2xx
+// Do sends in as JSON (when not nil; a []byte or json.RawMessage goes as it is, being
+// JSON already) and decodes a 2xx
 // answer into out (when not nil). GET, HEAD, PUT and DELETE are retried on transient
 // failures; a POST is not, unless sent with DoIdempotent. A non-2xx answer is an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
@@ -169,6 +170,8 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any, ide
 	switch v := in.(type) {
 	case nil:
 	case json.RawMessage:
+		body = v
+	case []byte:
 		body = v
 	default:
 		b, err := json.Marshal(in)
@@ -228,7 +231,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if body != nil {
-		req.Header["Content-Type"] = []string{"application/json"}
+		req.Header["Content-Type"] = jsonContentType
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
@@ -243,11 +246,8 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		}
 	}()
 	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(res.Body, c.maxBytes+1)); err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
-	}
-	if int64(buf.Len()) > c.maxBytes {
-		return fmt.Errorf("%s %s: %w", method, path, &badAnswerError{fmt.Errorf("longer than %d bytes", c.maxBytes)})
+	if err := readAtMost(buf, res.Body, c.maxBytes); err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return problem(method, path, res.StatusCode, buf.Bytes())
@@ -259,6 +259,29 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		return fmt.Errorf("%s %s: %w", method, path, &badAnswerError{err})
 	}
 	return nil
+}
+
+// jsonContentType is shared by every request: header values are only read downstream.
+var jsonContentType = []string{"application/json"}
+
+// readAtMost reads r to its end into buf, or fails once more than limit bytes came. It
+// reads straight into buf's spare room: an io.LimitReader would cost an allocation a call.
+func readAtMost(buf *bytes.Buffer, r io.Reader, limit int64) error {
+	for {
+		buf.Grow(512)
+		room := buf.AvailableBuffer()
+		n, err := r.Read(room[:cap(room)])
+		buf.Write(room[:n])
+		if int64(buf.Len()) > limit {
+			return &badAnswerError{fmt.Errorf("longer than %d bytes", limit)}
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("read answer: %w", err)
+		}
+	}
 }
 
 // problem reads an RFC 9457 body into an *Error; a body that is not one still gives a code.

@@ -69,7 +69,7 @@ type Fake struct {
 	mu      sync.Mutex
 	events  map[uuid.UUID][]*Seat // seat maps in order
 	holds   map[uuid.UUID]Hold
-	granted map[uuid.UUID]Hold                 // every hold ever placed, by id
+	granted map[uuid.UUID]Hold                // every hold ever placed, by id
 	commits map[uuid.UUID]inventoryapi.Commit // by hold id
 	sold    map[string]string                 // event/seat → booking id
 	calls   int

@@ -5,7 +5,6 @@ package inventory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,12 +54,8 @@ func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID
 	if eventID != uuid.Nil {
 		req.EventID = eventID.String()
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return domain.Commit{}, err
-	}
 	var a inventoryapi.Commit
-	if err := c.do(ctx, http.MethodPost, inventoryapi.CommitPath(holdID), body, &a); err != nil {
+	if err := c.do(ctx, http.MethodPost, inventoryapi.CommitPath(holdID), &req, &a); err != nil {
 		return domain.Commit{}, err
 	}
 	// The booking id may be another one than asked for: inventory answers the same user's
@@ -77,14 +72,10 @@ func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID
 		Seats: seats, TotalAmount: a.TotalAmount, Currency: a.Currency, CommittedAt: a.CommittedAt}, nil
 }
 
-// do sends body (JSON, may be nil) as an idempotent call (every call of the internal API
-// booking makes is one) and turns a definite 4xx "no" into a *domain.InventoryRefusal;
-// anything else stays transient.
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	var in any
-	if body != nil {
-		in = json.RawMessage(body)
-	}
+// do sends in (a request type, or JSON bytes; may be nil) as an idempotent call (every
+// call of the internal API booking makes is one) and turns a definite 4xx "no" into a
+// *domain.InventoryRefusal; anything else stays transient.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	err := c.call.DoIdempotent(ctx, method, path, in, out)
 	var e *servicecall.Error
 	if errors.As(err, &e) && e.Refusal() {

@@ -94,6 +94,7 @@ type Options struct {
 type Client struct {
 	base     string
 	http     *http.Client
+	timeout  time.Duration
 	retries  int
 	backoff  time.Duration
 	maxBytes int64
@@ -113,7 +114,7 @@ func New(o Options) *Client {
 	pool.MaxIdleConnsPerHost = o.MaxIdleConns
 	pool.IdleConnTimeout = 90 * time.Second
 	tr := &Transport{Base: otelhttp.NewTransport(pool), Secret: o.Secret, Service: o.Service}
-	return &Client{base: strings.TrimRight(o.BaseURL, "/"), http: &http.Client{Timeout: o.Timeout, Transport: tr},
+	return &Client{base: strings.TrimRight(o.BaseURL, "/"), http: &http.Client{Transport: tr}, timeout: o.Timeout,
 		retries: max(o.Retries, 0), backoff: o.RetryBackoff, maxBytes: o.MaxAnswerBytes}
 }
 
@@ -222,6 +223,14 @@ func (e *badAnswerError) Unwrap() error { return e.err }
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *Client) once(ctx context.Context, method, path string, body []byte, out any) error {
+	// The attempt's deadline rides on its context rather than http.Client.Timeout, which
+	// would clone the request and start a second timer and context for every call. It
+	// covers the answer's body too, read below before cancel.
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

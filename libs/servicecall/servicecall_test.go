@@ -234,3 +234,29 @@ func TestTransportErrorIsRetriedUntilTheContextEnds(t *testing.T) {
 		t.Fatalf("err=%v", err)
 	}
 }
+
+// TestTimeoutBoundsEachAttemptBodyIncluded has a server send its headers and then stall:
+// each attempt ends at Timeout, and the call after its retries.
+func TestTimeoutBoundsEachAttemptBodyIncluded(t *testing.T) {
+	release := make(chan struct{})
+	s := newServer(t, func(_ int32, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, `{"ok":`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	c := servicecall.New(servicecall.Options{BaseURL: s.URL, Secret: secret, Service: service,
+		Timeout: 100 * time.Millisecond, Retries: 1, RetryBackoff: time.Millisecond})
+	start := time.Now()
+	err := c.Do(context.Background(), http.MethodGet, "/slow", nil, &struct{}{})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second || s.calls.Load() != 2 {
+		t.Fatalf("took %v over %d attempts", took, s.calls.Load())
+	}
+}

@@ -33,7 +33,8 @@ const (
 	DefaultMaxAnswerBytes = 1 << 20
 )
 
-// Transport signs every request with the identity assertion before handing it to Base.
+// Transport signs every request with the identity assertion before handing it to Base
+// (http.DefaultTransport when nil).
 // The identity is the caller's from the request context (assertion.WithIdentity), else
 // Service; the request id is the request's X-Request-ID, else the context's, else new.
 type Transport struct {
@@ -64,6 +65,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	out.Header[assertion.HeaderRequestID] = []string{rid}
 	assertion.Sign(out.Header, t.Secret, id, rid, time.Now())
+	if t.Base == nil {
+		return http.DefaultTransport.RoundTrip(&out)
+	}
 	return t.Base.RoundTrip(&out)
 }
 

@@ -418,7 +418,7 @@ func TestIntegrationReconcilerWritesFirst(t *testing.T) {
 	user := newUser()
 	ev := h.event(t, time.Hour, nil)
 	hold := h.inv.AddHold(user, ev, time.Minute, map[string]int64{"A-R1-S1": 900})
-	h.inv.OnSale = func(holdID, bookingID uuid.UUID) {
+	h.inv.OnSale(func(holdID, bookingID uuid.UUID) {
 		sale := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 900,
 			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R1-S1", SectionID: "A", Price: 900}}, CommittedAt: h.clock}
 		// A request slower than the grace period: the reconciler writes its booking first.
@@ -428,10 +428,10 @@ func TestIntegrationReconcilerWritesFirst(t *testing.T) {
 		if n, err := h.svc.ReconcileSales(context.Background(), 0, 10); err != nil || n != 1 {
 			t.Errorf("reconciler: wrote %d, err=%v", n, err)
 		}
-	}
+	})
 	b, created, err := h.svc.ConfirmBooking(context.Background(), user, domain.ConfirmRequest{HoldID: hold.ID,
 		PaymentMethod: "card", IdempotencyKey: "k-quick"})
-	h.inv.OnSale = nil
+	h.inv.OnSale(nil)
 	if err != nil || !created || b.Status != domain.StatusConfirmed {
 		t.Fatalf("confirm: created=%v status=%s err=%v", created, b.Status, err)
 	}

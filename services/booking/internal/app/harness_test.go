@@ -13,6 +13,7 @@ import (
 
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/contracts/inventoryapi/inventoryapitest"
 	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
@@ -21,7 +22,6 @@ import (
 	"evently.dev/services/booking/internal/domain"
 	"evently.dev/services/booking/internal/domain/refund"
 	"evently.dev/services/booking/internal/inventory"
-	"evently.dev/services/booking/internal/inventory/inventorytest"
 	"evently.dev/services/booking/internal/payment"
 	"evently.dev/services/booking/internal/store"
 	"evently.dev/services/booking/migrations"
@@ -35,7 +35,7 @@ const declinedCard = "declined_card"
 type harness struct {
 	db    *bun.DB
 	svc   *app.Service
-	inv   *inventorytest.Fake
+	inv   *inventoryapitest.Fake
 	store *store.Store
 	// pay is the simulated provider; it declines the method "declined_card".
 	pay *payment.Simulated
@@ -49,7 +49,7 @@ func newHarness(t *testing.T) *harness {
 	if _, err := migrate.Up(context.Background(), db, "booking", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	h := &harness{db: db, inv: inventorytest.New(t, secret), store: store.New(db), clock: time.Now().UTC(),
+	h := &harness{db: db, inv: inventoryapitest.New(t, secret), store: store.New(db), clock: time.Now().UTC(),
 		pay: &payment.Simulated{DeclineMethods: []string{declinedCard}}}
 	client := inventory.New(inventory.Options{BaseURL: h.inv.URL, Secret: secret, Timeout: 2 * time.Second,
 		Retries: 1, RetryBackoff: 5 * time.Millisecond})

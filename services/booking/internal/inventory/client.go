@@ -1,25 +1,20 @@
 // Package inventory is the booking service's client of inventory's internal API: commit a
-// hold for a booking, and look a hold up. Calls carry a signed identity assertion, the
-// caller's request id and trace context; idempotent calls are retried on transient errors.
+// hold for a booking. Calls go through servicecall (signed assertion, request id, trace
+// context, one pool); idempotent calls are retried on transient errors.
 package inventory
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"evently.dev/libs/assertion"
-	"evently.dev/libs/logging"
-	"evently.dev/libs/retry"
+	"evently.dev/libs/contracts/inventoryapi"
+	"evently.dev/libs/servicecall"
 
 	"evently.dev/services/booking/internal/domain"
 )
@@ -39,56 +34,28 @@ type Options struct {
 
 // Client calls inventory's internal API.
 type Client struct {
-	base    string
-	secret  string
-	http    *http.Client
-	retries int
-	backoff time.Duration
+	call *servicecall.Client
 }
 
-// New builds a client with a keep-alive pool sized for a rush of confirms.
+// New builds a client with a keep-alive pool sized for a rush of confirms (MaxIdleConns,
+// default servicecall.DefaultMaxIdleConns).
 func New(o Options) *Client {
-	if o.MaxIdleConns <= 0 {
-		o.MaxIdleConns = 256
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = o.MaxIdleConns
-	tr.MaxIdleConnsPerHost = o.MaxIdleConns
-	tr.IdleConnTimeout = 90 * time.Second
-	return &Client{base: strings.TrimRight(o.BaseURL, "/"), secret: o.Secret,
-		http:    &http.Client{Timeout: o.Timeout, Transport: otelhttp.NewTransport(tr)},
-		retries: max(o.Retries, 0), backoff: o.RetryBackoff}
-}
-
-type commitBody struct {
-	BookingID string `json:"booking_id"`
-	UserID    string `json:"user_id"`
-	EventID   string `json:"event_id,omitempty"`
-}
-
-type commitAnswer struct {
-	HoldID      uuid.UUID     `json:"hold_id"`
-	BookingID   uuid.UUID     `json:"booking_id"`
-	EventID     uuid.UUID     `json:"event_id"`
-	UserID      string        `json:"user_id"`
-	Seats       []domain.Seat `json:"seats"`
-	TotalAmount int64         `json:"total_amount"`
-	Currency    string        `json:"currency"`
-	CommittedAt time.Time     `json:"committed_at"`
+	return &Client{call: servicecall.New(servicecall.Options{BaseURL: o.BaseURL, Secret: o.Secret,
+		Service: ServiceIdentity, Timeout: o.Timeout, Retries: o.Retries, RetryBackoff: o.RetryBackoff,
+		MaxIdleConns: o.MaxIdleConns})}
 }
 
 // Commit sells the hold's seats for the booking. It is idempotent by hold (for the same
-// user) on inventory's side, and answers the booking id that owns the sale, so transport errors and 502/503/504 are retried. A 4xx answer is
-// a *domain.InventoryRefusal; anything else is transient.
+// user) on inventory's side, and answers the booking id that owns the sale, so transport
+// errors and 429/502/503/504 are retried. A 4xx answer is a *domain.InventoryRefusal;
+// anything else is transient.
 func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID string, eventID uuid.UUID) (domain.Commit, error) {
-	cb := commitBody{BookingID: bookingID.String(), UserID: userID}
+	req := inventoryapi.CommitRequest{BookingID: bookingID.String(), UserID: userID}
 	if eventID != uuid.Nil {
-		cb.EventID = eventID.String()
+		req.EventID = eventID.String()
 	}
-	body, _ := json.Marshal(cb)
-	var a commitAnswer
-	path := "/internal/v1/holds/" + holdID.String() + "/commit"
-	if err := c.do(ctx, http.MethodPost, path, body, &a); err != nil {
+	var a inventoryapi.Commit
+	if err := c.do(ctx, http.MethodPost, inventoryapi.CommitPath(holdID), &req, &a); err != nil {
 		return domain.Commit{}, err
 	}
 	// The booking id may be another one than asked for: inventory answers the same user's
@@ -97,98 +64,25 @@ func (c *Client) Commit(ctx context.Context, holdID, bookingID uuid.UUID, userID
 		return domain.Commit{}, fmt.Errorf("inventory commit answered an unexpected body (hold %s, booking %s, event %s, %d seats)",
 			a.HoldID, a.BookingID, a.EventID, len(a.Seats))
 	}
+	seats := make([]domain.Seat, len(a.Seats))
+	for i, s := range a.Seats {
+		seats[i] = domain.Seat{SeatID: s.SeatID, SectionID: s.SectionID, Row: s.Row, Number: s.Number, Label: s.Label, Price: s.Price}
+	}
 	return domain.Commit{HoldID: a.HoldID, BookingID: a.BookingID, EventID: a.EventID, UserID: a.UserID,
-		Seats: a.Seats, TotalAmount: a.TotalAmount, Currency: a.Currency, CommittedAt: a.CommittedAt}, nil
+		Seats: seats, TotalAmount: a.TotalAmount, Currency: a.Currency, CommittedAt: a.CommittedAt}, nil
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	wait := c.backoff
-	var last error
-	for attempt := 0; ; attempt++ {
-		status, raw, err := c.once(ctx, method, path, body)
-		switch {
-		case err == nil && status >= 200 && status < 300:
-			if err := json.Unmarshal(raw, out); err != nil {
-				return fmt.Errorf("inventory %s %s: decode answer: %w", method, path, err)
-			}
-			return nil
-		case err == nil && status >= 400 && status < 500 && status != http.StatusUnauthorized &&
-			status != http.StatusForbidden && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
-			return refusal(status, raw)
-		case err == nil:
-			last = fmt.Errorf("inventory %s %s: status %d: %s", method, path, status, truncate(raw))
-			if status != http.StatusBadGateway && status != http.StatusServiceUnavailable &&
-				status != http.StatusGatewayTimeout && status != http.StatusTooManyRequests {
-				return last
-			}
-		default:
-			last = fmt.Errorf("inventory %s %s: %w", method, path, err)
-			if ctx.Err() != nil {
-				return last
-			}
-		}
-		if attempt >= c.retries {
-			return last
-		}
-		if !retry.Sleep(ctx, wait) {
-			return errors.Join(last, ctx.Err())
-		}
-		wait *= 2
+// do sends in (a request type, or JSON bytes; may be nil) as an idempotent call (every
+// call of the internal API booking makes is one) and turns a definite 4xx "no" into a
+// *domain.InventoryRefusal; anything else stays transient.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	err := c.call.DoIdempotent(ctx, method, path, in, out)
+	var e *servicecall.Error
+	if errors.As(err, &e) && e.Refusal() {
+		return &domain.InventoryRefusal{Status: e.Status, Code: e.Code, Detail: e.Detail}
 	}
-}
-
-func (c *Client) once(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return fmt.Errorf("inventory: %w", err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	id, ok := assertion.FromContext(ctx)
-	if !ok {
-		id = ServiceIdentity
-	}
-	rid := logging.RequestID(ctx)
-	if rid == "" {
-		rid = uuid.NewString()
-	}
-	req.Header.Set(assertion.HeaderRequestID, rid)
-	assertion.Sign(req.Header, c.secret, id, rid, time.Now())
-	res, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return 0, nil, err
-	}
-	return res.StatusCode, raw, nil
-}
-
-func refusal(status int, raw []byte) *domain.InventoryRefusal {
-	var p struct {
-		Code   string `json:"code"`
-		Detail string `json:"detail"`
-	}
-	_ = json.Unmarshal(raw, &p)
-	if p.Code == "" {
-		p.Code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-	}
-	if p.Detail == "" {
-		p.Detail = http.StatusText(status)
-	}
-	return &domain.InventoryRefusal{Status: status, Code: p.Code, Detail: p.Detail}
-}
-
-func truncate(b []byte) string {
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(b)
+	return nil
 }

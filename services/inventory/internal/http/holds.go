@@ -12,29 +12,29 @@ import (
 
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/contracts/inventoryapi"
 	"evently.dev/libs/httpserver"
 
 	"evently.dev/services/inventory/internal/domain"
 )
 
-// holdDTO is a hold as clients see it.
-type holdDTO struct {
-	HoldID      string            `json:"hold_id"`
-	EventID     string            `json:"event_id"`
-	UserID      string            `json:"user_id"`
-	Purpose     string            `json:"purpose"`
-	Seats       []domain.HeldSeat `json:"seats"`
-	TotalAmount int64             `json:"total_amount"`
-	Currency    string            `json:"currency"`
-	CreatedAt   time.Time         `json:"created_at"`
-	ExpiresAt   time.Time         `json:"expires_at"`
-	TTLSeconds  int               `json:"ttl_seconds"`
-}
+// holdDTO is a hold as clients see it, public and internal API alike: the internal API's
+// contract defines it, so its callers decode what this encodes.
+type holdDTO = inventoryapi.Hold
 
 func toHoldDTO(h domain.Hold, now time.Time) holdDTO {
-	return holdDTO{HoldID: h.ID.String(), EventID: h.EventID.String(), UserID: h.UserID, Purpose: h.Purpose,
-		Seats: h.Seats, TotalAmount: h.TotalAmount, Currency: h.Currency, CreatedAt: h.CreatedAt,
+	return holdDTO{HoldID: h.ID, EventID: h.EventID, UserID: h.UserID, Purpose: h.Purpose,
+		Seats: heldSeats(h.Seats), TotalAmount: h.TotalAmount, Currency: h.Currency, CreatedAt: h.CreatedAt,
 		ExpiresAt: h.ExpiresAt, TTLSeconds: ttlSeconds(h.ExpiresAt, now)}
+}
+
+func heldSeats(seats []domain.HeldSeat) []inventoryapi.HeldSeat {
+	out := make([]inventoryapi.HeldSeat, len(seats))
+	for i, s := range seats {
+		out[i] = inventoryapi.HeldSeat{SeatID: s.SeatID, SectionID: s.SectionID, Row: s.Row, Number: s.Number,
+			Label: s.Label, Price: s.Price}
+	}
+	return out
 }
 
 // ttlSeconds rounds up, so a live hold never reports 0.
@@ -188,13 +188,7 @@ func (h *Handler) listHolds(c echo.Context) error {
 }
 
 // internalHoldRequest is the waitlist's "hold these seats for this user" call.
-type internalHoldRequest struct {
-	EventID    string   `json:"event_id"`
-	UserID     string   `json:"user_id"`
-	SeatIDs    []string `json:"seat_ids"`
-	TTLSeconds int      `json:"ttl_seconds"`
-	Purpose    string   `json:"purpose"`
-}
+type internalHoldRequest = inventoryapi.PlaceHoldRequest
 
 func (h *Handler) internalHold(c echo.Context) error {
 	var req internalHoldRequest
@@ -261,25 +255,10 @@ func (h *Handler) internalGetHold(c echo.Context) error {
 	return c.JSON(http.StatusOK, toHoldDTO(hold, h.App.Now()))
 }
 
-type commitRequest struct {
-	BookingID string `json:"booking_id"`
-	UserID    string `json:"user_id"`
-	// EventID, optional, is the event the caller expects the hold to be of.
-	EventID string `json:"event_id,omitempty"`
-}
-
-type commitDTO struct {
-	HoldID      string            `json:"hold_id"`
-	BookingID   string            `json:"booking_id"`
-	EventID     string            `json:"event_id"`
-	UserID      string            `json:"user_id"`
-	Seats       []domain.HeldSeat `json:"seats"`
-	TotalAmount int64             `json:"total_amount"`
-	Currency    string            `json:"currency"`
-	CommittedAt time.Time         `json:"committed_at"`
-	// Replayed is true when this answers a retry from the recorded commit.
-	Replayed bool `json:"replayed"`
-}
+type (
+	commitRequest = inventoryapi.CommitRequest
+	commitDTO     = inventoryapi.Commit
+)
 
 func (h *Handler) commit(c echo.Context) error {
 	holdID, err := httpserver.PathUUID(c, "hold_id")
@@ -311,18 +290,12 @@ func (h *Handler) commit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, commitDTO{HoldID: cm.HoldID.String(), BookingID: cm.BookingID.String(),
-		EventID: cm.EventID.String(), UserID: cm.UserID, Seats: cm.Seats, TotalAmount: cm.TotalAmount,
+	return c.JSON(http.StatusOK, commitDTO{HoldID: cm.HoldID, BookingID: cm.BookingID,
+		EventID: cm.EventID, UserID: cm.UserID, Seats: heldSeats(cm.Seats), TotalAmount: cm.TotalAmount,
 		Currency: cm.Currency, CommittedAt: cm.CommittedAt, Replayed: replayed})
 }
 
-type releaseDTO struct {
-	BookingID string   `json:"booking_id"`
-	EventID   string   `json:"event_id,omitempty"`
-	SeatIDs   []string `json:"seat_ids"`
-	// Released is false when there was nothing left to release (already done, or unknown).
-	Released bool `json:"released"`
-}
+type releaseDTO = inventoryapi.BookingRelease
 
 func (h *Handler) releaseBooking(c echo.Context) error {
 	id, err := httpserver.PathUUID(c, "booking_id")
@@ -333,12 +306,32 @@ func (h *Handler) releaseBooking(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := releaseDTO{BookingID: id.String(), SeatIDs: res.SeatIDs, Released: changed}
+	out := releaseDTO{BookingID: id, SeatIDs: res.SeatIDs, Released: changed}
 	if out.SeatIDs == nil {
 		out.SeatIDs = []string{}
 	}
 	if changed {
-		out.EventID = res.EventID.String()
+		out.EventID = res.EventID
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// releaseHoldInternal gives up a live hold on its owner's behalf (the waitlist, when the
+// owner of an offer leaves): the owner travels in the body, as on every internal route.
+func (h *Handler) releaseHoldInternal(c echo.Context) error {
+	id, err := httpserver.PathUUID(c, "hold_id")
+	if err != nil {
+		return err
+	}
+	var req inventoryapi.ReleaseHoldRequest
+	if err := httpserver.BindJSON(c, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.UserID) == "" || len(req.UserID) > 64 {
+		return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "user_id", Message: "is required (at most 64 characters)"})
+	}
+	if err := h.App.ReleaseHold(c.Request().Context(), req.UserID, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

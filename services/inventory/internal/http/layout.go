@@ -14,9 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"evently.dev/libs/contracts/inventoryapi"
 	"evently.dev/libs/httpserver"
 
 	"evently.dev/services/inventory/internal/app"
+	"evently.dev/services/inventory/internal/domain"
 )
 
 // encodedLayout holds each seat's JSON up to its status, encoded once per layout: a
@@ -185,15 +187,11 @@ func (h *Handler) renderMap(id uuid.UUID, m app.SeatMap) []byte {
 	return append(b, "]}"...)
 }
 
-type sectionDTO struct {
-	SectionID string `json:"section_id"`
-	Name      string `json:"name"`
-	Price     int64  `json:"price"`
-	Capacity  int    `json:"capacity"`
-	Available int    `json:"available"`
-	Held      int    `json:"held"`
-	Sold      int    `json:"sold"`
-}
+// sectionDTO and availabilityDTO answer the public and the internal availability alike.
+type (
+	sectionDTO      = inventoryapi.SectionCount
+	availabilityDTO = inventoryapi.Availability
+)
 
 func sectionDTOs(a app.Availability) []sectionDTO {
 	out := make([]sectionDTO, len(a.Sections))
@@ -202,18 +200,6 @@ func sectionDTOs(a app.Availability) []sectionDTO {
 			Available: s.Available, Held: s.Held, Sold: s.Sold}
 	}
 	return out
-}
-
-type availabilityDTO struct {
-	EventID   string       `json:"event_id"`
-	Status    string       `json:"status"`
-	Currency  string       `json:"currency"`
-	OnSale    bool         `json:"on_sale"`
-	Sections  []sectionDTO `json:"sections"`
-	Capacity  int          `json:"capacity"`
-	Available int          `json:"available"`
-	Held      int          `json:"held"`
-	Sold      int          `json:"sold"`
 }
 
 func (h *Handler) availability(c echo.Context) error {
@@ -226,7 +212,7 @@ func (h *Handler) availability(c echo.Context) error {
 		return err
 	}
 	a := m.Counts()
-	return c.JSON(http.StatusOK, availabilityDTO{EventID: id.String(), Status: a.Status, Currency: a.Currency,
+	return c.JSON(http.StatusOK, availabilityDTO{EventID: id, Status: a.Status, Currency: a.Currency,
 		OnSale: m.Event.CheckOnSale(h.App.Now()) == nil, Sections: sectionDTOs(a), Capacity: a.Capacity,
 		Available: a.Available, Held: a.Held, Sold: a.Sold})
 }
@@ -290,4 +276,29 @@ func (h *Handler) stream(c echo.Context) error {
 		}
 		w.Flush()
 	}
+}
+
+// availableSeats lists the event's AVAILABLE seats in seat-map order, for the waitlist's
+// offers: after a sell-out it is a few seats, where the full map is megabytes.
+func (h *Handler) availableSeats(c echo.Context) error {
+	id, err := httpserver.PathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.App.SeatMap(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	price := make(map[string]int64, len(m.Event.Sections))
+	for _, sec := range m.Event.Sections {
+		price[sec.ID] = sec.Price
+	}
+	out := inventoryapi.AvailableSeats{EventID: id, Seats: []inventoryapi.Seat{}}
+	for i, st := range m.Layout.Seats {
+		if m.StatusAt(i) == domain.SeatAvailable {
+			out.Seats = append(out.Seats, inventoryapi.Seat{SeatID: st.ID, SectionID: st.SectionID, Row: st.Row,
+				Number: st.Number, Label: st.Label, Price: price[st.SectionID]})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -10,6 +10,7 @@ import (
 
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/contracts/inventoryapi"
 
 	"evently.dev/services/inventory/internal/app"
 	"evently.dev/services/inventory/internal/live"
@@ -43,11 +44,14 @@ func (h *Handler) Register(e *echo.Echo) {
 	// Internal API for booking and the waitlist. The gateway never routes /internal, and a
 	// caller must still present a signed assertion (any identity: services sign as
 	// themselves or on a user's behalf); the user acted for travels in the body.
-	in := e.Group("/internal/v1", requireAssertion)
+	in := e.Group(inventoryapi.PathPrefix, requireAssertion)
 	in.POST("/holds", h.internalHold)
 	in.GET("/holds/:hold_id", h.internalGetHold)
 	in.POST("/holds/:hold_id/commit", h.commit)
+	in.POST("/holds/:hold_id/release", h.releaseHoldInternal)
 	in.POST("/bookings/:booking_id/release", h.releaseBooking)
+	in.GET("/events/:id/availability", h.availability, compress)
+	in.GET("/events/:id/seats/available", h.availableSeats, compress)
 }
 
 // compress gzips large answers for clients that ask for it: a 20,000-seat map is 3.5 MB

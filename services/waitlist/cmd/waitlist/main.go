@@ -34,7 +34,9 @@ func main() {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			inv := inventory.New(cfg.Inventory.URL, cfg.Assertion.Secret, cfg.Inventory.Timeout)
+			inv := inventory.New(inventory.Options{BaseURL: cfg.Inventory.URL, Secret: cfg.Assertion.Secret,
+				Timeout: cfg.Inventory.Timeout, Retries: cfg.Inventory.Retries,
+				RetryBackoff: cfg.Inventory.RetryBackoff, MaxIdleConns: cfg.Inventory.MaxIdleConns})
 			svc := app.New(&store.Store{DB: rt.DB}, inv, app.Options{OfferWindow: cfg.Offer.Window,
 				RoundPollInterval: cfg.Offer.PollInterval, RoundMaxBackoff: cfg.Offer.MaxBackoff}, rt.Log)
 			(&wlhttp.Handler{App: svc}).Register(rt.Echo)

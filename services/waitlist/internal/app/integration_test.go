@@ -23,7 +23,8 @@ import (
 )
 
 func newService(db *bun.DB, inv *waitlisttest.Inventory) *app.Service {
-	return app.New(&store.Store{DB: db}, inventory.New(inv.URL, waitlisttest.Secret, 5*time.Second),
+	return app.New(&store.Store{DB: db}, inventory.New(inventory.Options{BaseURL: inv.URL,
+		Secret: waitlisttest.Secret, Timeout: 5 * time.Second}),
 		app.Options{OfferWindow: time.Minute}, slog.New(slog.DiscardHandler))
 }
 
@@ -97,8 +98,9 @@ func TestIntegrationConcurrentRoundsNeverOfferASeatTwice(t *testing.T) {
 	}
 
 	inv2 := inv.Snapshot()
-	if inv.Conflicts != 0 {
-		t.Fatalf("inventory was asked %d times for seats another offer already held", inv.Conflicts)
+	holds := inv.Granted()
+	if inv.Conflicts() != 0 {
+		t.Fatalf("inventory was asked %d times for seats another offer already held", inv.Conflicts())
 	}
 	// Every offered entry's seats are exactly one granted hold of that user; no seat twice.
 	rows, err := store.New(db).LiveEntries(ctx, inv.EventID)
@@ -112,9 +114,9 @@ func TestIntegrationConcurrentRoundsNeverOfferASeatTwice(t *testing.T) {
 			continue
 		}
 		offered++
-		granted := inv.Granted[e.Offer.HoldID.String()]
-		if len(granted) != e.Quantity || inv.Owners[e.Offer.HoldID.String()] != e.UserID {
-			t.Fatalf("entry %s offered %v under a hold of %v", e.UserID, e.Offer.SeatIDs, inv.Owners[e.Offer.HoldID.String()])
+		granted := holds[e.Offer.HoldID]
+		if len(granted.Seats) != e.Quantity || granted.UserID != e.UserID {
+			t.Fatalf("entry %s offered %v under a hold of %q", e.UserID, e.Offer.SeatIDs, granted.UserID)
 		}
 		for _, s := range e.Offer.SeatIDs {
 			if prev, dup := seen[s]; dup {
@@ -130,8 +132,8 @@ func TestIntegrationConcurrentRoundsNeverOfferASeatTwice(t *testing.T) {
 			}
 		}
 	}
-	if offered == 0 || len(inv.Granted) != offered {
-		t.Fatalf("%d offers recorded, %d holds granted", offered, len(inv.Granted))
+	if offered == 0 || len(holds) != offered {
+		t.Fatalf("%d offers recorded, %d holds granted", offered, len(holds))
 	}
 	// Each offer wrote its email and its waitlist.offered event in the same transaction.
 	if n := count(t, db, "SELECT count(*) FROM notifications WHERE kind = 'waitlist_offer'"); n != offered {
@@ -312,7 +314,7 @@ func TestIntegrationOfferOverUserLimitIsPassedOver(t *testing.T) {
 	db := waitlisttest.DB(t)
 	sec := uuid.NewString()
 	inv := waitlisttest.NewInventory(t, []string{sec}, 1, 5)
-	inv.Limit = 2
+	inv.SetLimit(2)
 	svc := newService(db, inv)
 	first := join(t, svc, inv.EventID, "greedy", 3, "")
 	join(t, svc, inv.EventID, "modest", 2, "")

@@ -21,10 +21,17 @@ type Config struct {
 
 // Inventory configures the synchronous client of inventory (seat availability and offer holds).
 type Inventory struct {
-	// URL is inventory's base URL (public API and /internal/v1).
+	// URL is inventory's base URL (internal API under /internal/v1).
 	URL string `envconfig:"INVENTORY_URL" default:"http://127.0.0.1:8083"`
-	// Timeout bounds one call to inventory.
+	// Timeout bounds one attempt of an inventory call.
 	Timeout time.Duration `envconfig:"INVENTORY_TIMEOUT" default:"5s"`
+	// Retries is how many more attempts an idempotent call (reads, releasing an offer) gets
+	// after a transport error or a 429/502/503/504; placing a hold is never retried.
+	Retries int `envconfig:"INVENTORY_RETRIES" default:"2"`
+	// RetryBackoff is the first wait between attempts; it doubles each time.
+	RetryBackoff time.Duration `envconfig:"INVENTORY_RETRY_BACKOFF" default:"100ms"`
+	// MaxIdleConns is the keep-alive pool size towards inventory.
+	MaxIdleConns int `envconfig:"INVENTORY_MAX_IDLE_CONNS" default:"256"`
 }
 
 // Offer configures offer rounds.

@@ -546,7 +546,7 @@ func (r *Runner) applyBatch(ctx context.Context, items []item) (failed int, err 
 				it.dup = true
 				continue
 			}
-			if err := r.runHandler(withScope(it.ctx, scope), tx, it.e); err != nil {
+			if err := r.runHandler(WithScope(it.ctx, scope), tx, it.e); err != nil {
 				failed = i
 				return err
 			}
@@ -609,7 +609,10 @@ func (r *Runner) newScope() TxScope {
 	return r.opts.Scope()
 }
 
-func withScope(ctx context.Context, s TxScope) context.Context {
+// WithScope returns ctx carrying s for the handlers called with it: the runner does this
+// for every transaction; code that applies events outside a runner (a test, a tool) does
+// it itself and then calls s.Flush before its commit.
+func WithScope(ctx context.Context, s TxScope) context.Context {
 	if s == nil {
 		return ctx
 	}
@@ -715,7 +718,7 @@ func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplic
 			return nil
 		}
 		scope := r.newScope()
-		if err := r.runHandler(withScope(ctx, scope), tx, e); err != nil {
+		if err := r.runHandler(WithScope(ctx, scope), tx, e); err != nil {
 			return err
 		}
 		return r.flush(ctx, tx, scope)

@@ -34,11 +34,13 @@ func main() {
 			c := cache.Browse{Cache: cache.New(rt.Redis, cfg.Redis.KeyPrefix, cfg.CacheTTL, rt.Log)}
 			catalog := app.New(store.New(rt.DB), c, nil)
 			cataloghttp.Register(rt.Echo, catalog)
+			avail := events.NewAvailability(catalog, rt.Log)
 			return rt.Consume(consumer.Options{
 				Group:   events.AvailabilityGroup, // the runner adds the topic prefix
 				Topics:  []string{contracts.TopicInventorySeats},
 				Types:   []string{contracts.TypeSeatsSold, contracts.TypeSeatsReleased},
-				Handler: events.AvailabilityHandler(catalog, rt.Log),
+				Handler: avail.Handler(),
+				Scope:   avail.Scope,
 			})
 		},
 	})

@@ -84,6 +84,12 @@ type Options struct {
 	// update the same rows: without it their batches lock those rows in different orders,
 	// deadlock, and wait deadlock_timeout each time [off].
 	Serialize string
+	// Scope, when set, gives every transaction of the runner a fresh TxScope: handlers
+	// reach it through ScopeFrom and hand it work that is cheaper done once per
+	// transaction (counters many events of a batch bump), and the runner flushes it after
+	// the last handler and before the inbox rows commit, so its effects land exactly when
+	// the events' do [none].
+	Scope func() TxScope
 	// DLQProducer publishes dead letters [an idempotent producer from the Config, created
 	// when first needed and closed by Run].
 	DLQProducer sarama.SyncProducer
@@ -124,6 +130,22 @@ func (c Config) Apply(opts Options) Options {
 		}
 	}
 	return opts
+}
+
+// TxScope collects what handlers defer to the end of one transaction.
+type TxScope interface {
+	// Flush writes what the transaction's handlers collected; an error rolls the whole
+	// transaction back like a handler's would.
+	Flush(ctx context.Context, tx bun.Tx) error
+}
+
+type scopeKey struct{}
+
+// ScopeFrom returns the TxScope of the transaction a handler runs in, or nil when the
+// runner has none (Options.Scope unset, or the handler is called outside a runner).
+func ScopeFrom(ctx context.Context) TxScope {
+	s, _ := ctx.Value(scopeKey{}).(TxScope)
+	return s
 }
 
 // Defaults of Options.MaxBatch and Options.BatchWait.
@@ -645,6 +667,7 @@ func (r *Runner) applyBatch(ctx context.Context, items []item) (failed int, err 
 		if err != nil {
 			return err
 		}
+		scope := r.newScope()
 		for i := range items {
 			it := &items[i]
 			if it.bad != nil || it.skip || it.dup {
@@ -654,12 +677,12 @@ func (r *Runner) applyBatch(ctx context.Context, items []item) (failed int, err 
 				it.dup = true
 				continue
 			}
-			if err := r.runHandler(it.ctx, tx, it.e); err != nil {
+			if err := r.runHandler(WithScope(it.ctx, scope), tx, it.e); err != nil {
 				failed = i
 				return err
 			}
 		}
-		return nil
+		return r.flush(bctx, tx, scope)
 	})
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
@@ -707,6 +730,35 @@ func (r *Runner) runHandler(ctx context.Context, tx bun.Tx, e kafka.Event) (err 
 		}
 	}()
 	return r.opts.Handler(ctx, tx, e)
+}
+
+// newScope starts a transaction's TxScope, or returns nil without Options.Scope.
+func (r *Runner) newScope() TxScope {
+	if r.opts.Scope == nil {
+		return nil
+	}
+	return r.opts.Scope()
+}
+
+// WithScope returns ctx carrying s for the handlers called with it: the runner does this
+// for every transaction; code that applies events outside a runner (a test, a tool) does
+// it itself and then calls s.Flush before its commit.
+func WithScope(ctx context.Context, s TxScope) context.Context {
+	if s == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, scopeKey{}, s)
+}
+
+// flush writes what the transaction's handlers deferred to scope, if any.
+func (r *Runner) flush(ctx context.Context, tx bun.Tx, s TxScope) error {
+	if s == nil {
+		return nil
+	}
+	if err := s.Flush(ctx, tx); err != nil {
+		return fmt.Errorf("flush deferred work: %w", err)
+	}
+	return nil
 }
 
 // handle applies msg in its own transaction, retrying and finally dead-lettering it. prior,
@@ -796,7 +848,11 @@ func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplic
 			duplicate = true
 			return nil
 		}
-		return r.runHandler(ctx, tx, e)
+		scope := r.newScope()
+		if err := r.runHandler(WithScope(ctx, scope), tx, e); err != nil {
+			return err
+		}
+		return r.flush(ctx, tx, scope)
 	})
 	if err != nil {
 		return false, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)

@@ -84,7 +84,7 @@ func (f *Follower) consume(ctx context.Context, gen int, loc *time.Location) (bo
 	// Serialized: seats.sold and booking.confirmed of one show update the same aggregate
 	// rows from two topics; concurrent batches deadlocked and each waited a second.
 	r, err := consumer.New(f.Kafka, f.Store.DB(), f.Consumer.Apply(consumer.Options{Group: f.group(gen), Topics: Topics, Types: Types, Serialize: f.group(gen),
-		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Logger: f.Log}))
+		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, f.Log), Scope: Scope(gen), Logger: f.Log}))
 	if err != nil {
 		return false, err
 	}

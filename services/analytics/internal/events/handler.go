@@ -41,6 +41,12 @@ func Handler(p store.Projector, log *slog.Logger) consumer.Handler {
 	}
 }
 
+// Scope gives each of the runner's transactions a collector of generation gen's counter
+// moves, written once when the transaction's facts are all applied.
+func Scope(gen int) func() consumer.TxScope {
+	return func() consumer.TxScope { return store.NewDeltas(gen) }
+}
+
 func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, e kafka.Event) error {
 	switch e.Type {
 	case contracts.TypeEventPublished:

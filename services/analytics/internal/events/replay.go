@@ -71,7 +71,7 @@ func (r *Replayer) Start(ctx context.Context, gen int, tz string) (func() error,
 		return nil, err
 	}
 	run, err := consumer.New(r.Kafka, r.Store.DB(), consumer.Options{Group: r.Group(gen), Topics: Topics, Types: Types, Serialize: r.Group(gen),
-		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, r.Log), Logger: r.Log})
+		Handler: Handler(store.Projector{Gen: gen, Loc: loc}, r.Log), Scope: Scope(gen), Logger: r.Log})
 	if err != nil {
 		return nil, err
 	}

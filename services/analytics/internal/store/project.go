@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/pg"
@@ -114,45 +111,47 @@ func (p Projector) EventCancelled(ctx context.Context, db bun.IDB, e contracts.E
 	return nil
 }
 
-// The projections below each run as one statement: data-modifying CTEs gated on the
-// state row (hold, booking) that makes a fact count once. A fact used to cost a dozen
-// round trips of read-modify-write, which is what made analytics fall behind a rush.
-// Tables shared by all shows (daily, live_minutes) are written last in each statement,
-// after the show's own rows.
+// The projections below write each fact's state row (hold, booking) in one statement
+// that tells whether the fact counts; the counters it moves go to the transaction's
+// Deltas and are written once per batch (see Deltas for why).
 
 // HoldCreated records a live hold.
 func (p Projector) HoldCreated(ctx context.Context, db bun.IDB, h contracts.HoldCreated, at time.Time) error {
-	_, err := db.ExecContext(ctx, `WITH h AS (
-			INSERT INTO holds (gen, hold_id, event_id, seats, purpose, status, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1),
-		ev AS (INSERT INTO events (gen, event_id, holds_created) SELECT ?, ?, count(*) FROM h
-			ON CONFLICT (gen, event_id) DO UPDATE SET holds_created = events.holds_created + EXCLUDED.holds_created),
-		lm AS (INSERT INTO live_minutes (gen, minute, holds_created) SELECT ?, ?, 1 FROM h
-			ON CONFLICT (gen, minute) DO UPDATE SET holds_created = live_minutes.holds_created + 1)
-		SELECT 1`,
-		p.Gen, h.HoldID, h.EventID, len(h.SeatIDs), h.Purpose, HoldActive, at, h.ExpiresAt,
-		p.Gen, h.EventID, p.Gen, domain.MinuteStart(at))
+	var created bool
+	err := db.QueryRowContext(ctx, `INSERT INTO holds (gen, hold_id, event_id, seats, purpose, status, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING true`,
+		p.Gen, h.HoldID, h.EventID, len(h.SeatIDs), h.Purpose, HoldActive, at, h.ExpiresAt).Scan(&created)
+	if pg.IsNoRows(err) {
+		return nil // a repeat of a hold already counted
+	}
 	if err != nil {
 		return fmt.Errorf("hold created: %w", err)
 	}
-	return nil
+	d, done := p.deltas(ctx, db)
+	d.event(h.EventID).holdsCreated++
+	d.minute(at).holdsCreated++
+	return done()
 }
 
 // HoldEnded records a hold released or expired (status HoldReleased or HoldExpired); an
 // unknown or already ended hold counts nothing.
 func (p Projector) HoldEnded(ctx context.Context, db bun.IDB, holdID, eventID, status string) error {
-	col := "holds_released"
-	if status == HoldExpired {
-		col = "holds_expired"
+	var ended bool
+	err := db.QueryRowContext(ctx, `UPDATE holds SET status = ? WHERE gen = ? AND hold_id = ? AND status = ? RETURNING true`,
+		status, p.Gen, holdID, HoldActive).Scan(&ended)
+	if pg.IsNoRows(err) {
+		return nil
 	}
-	_, err := db.ExecContext(ctx, `WITH h AS (
-			UPDATE holds SET status = ? WHERE gen = ? AND hold_id = ? AND status = ? RETURNING 1)
-		UPDATE events SET `+col+` = `+col+` + 1 WHERE gen = ? AND event_id = ? AND EXISTS (SELECT 1 FROM h)`,
-		status, p.Gen, holdID, HoldActive, p.Gen, eventID)
 	if err != nil {
 		return fmt.Errorf("hold %s: %w", status, err)
 	}
-	return nil
+	d, done := p.deltas(ctx, db)
+	if status == HoldExpired {
+		d.event(eventID).holdsExpired++
+	} else {
+		d.event(eventID).holdsReleased++
+	}
+	return done()
 }
 
 // SeatsSold converts the hold and adds the sold seats to the ledger counts. A hold the
@@ -182,60 +181,42 @@ func sectionDeltas(seats []contracts.SoldSeat, sign int) map[string]int {
 }
 
 // ledger moves the ledger counts by the per-seat deltas of one change, converting holdID
-// (if any) in the same statement. Inventory's section snapshots may miss a concurrent
-// sale of the same show, so counts are never set from them; only capacities (which do not
-// change) are taken from the snapshot, and a section row is written only when its count
-// moves or its capacity differs.
+// (if any) first. Inventory's section snapshots may miss a concurrent sale of the same
+// show, so counts are never set from them; only capacities (which do not change) are
+// taken from the snapshot.
 func (p Projector) ledger(ctx context.Context, db bun.IDB, eventID, holdID string, capacity int,
 	snapshot []contracts.SectionCount, total int, deltas map[string]int) error {
-	caps := map[string]int{}
+	var prior string // the converted hold's status before, "" when none converted
+	if holdID != "" {
+		err := db.QueryRowContext(ctx, `UPDATE holds n SET status = ? FROM (SELECT hold_id, status FROM holds
+				WHERE gen = ? AND hold_id = ? AND status IN (?, ?) FOR UPDATE) o
+			WHERE n.gen = ? AND n.hold_id = o.hold_id RETURNING o.status`,
+			HoldConverted, p.Gen, holdID, HoldActive, HoldExpired, p.Gen).Scan(&prior)
+		if err != nil && !pg.IsNoRows(err) {
+			return fmt.Errorf("ledger counts: convert hold: %w", err)
+		}
+	}
+	d, done := p.deltas(ctx, db)
+	ev := d.event(eventID)
+	ev.ledgerSold += int64(total)
+	if capacity > 0 {
+		ev.capacity = int64(capacity)
+	}
+	if prior != "" {
+		ev.holdsConverted++
+		if prior == HoldExpired {
+			ev.holdsExpired--
+		}
+	}
 	for _, s := range snapshot {
 		if s.Capacity > 0 {
-			caps[s.SectionID] = s.Capacity
+			d.section(eventID, s.SectionID).capacity = int64(s.Capacity)
 		}
 	}
-	ids := make([]string, 0, len(caps)+len(deltas))
-	for id := range caps {
-		ids = append(ids, id)
+	for id, n := range deltas {
+		d.section(eventID, id).ledgerSold += int64(n)
 	}
-	for id := range deltas {
-		if _, ok := caps[id]; !ok {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids) // one lock order for every writer of these rows
-	secCaps, secDeltas := make([]int64, len(ids)), make([]int64, len(ids))
-	for i, id := range ids {
-		secCaps[i], secDeltas[i] = int64(caps[id]), int64(deltas[id])
-	}
-	hold := `SELECT NULL::text AS status WHERE false`
-	args := []any{}
-	if holdID != "" {
-		hold = `UPDATE holds n SET status = ? FROM (SELECT hold_id, status FROM holds
-			WHERE gen = ? AND hold_id = ? AND status IN (?, ?) FOR UPDATE) o
-			WHERE n.gen = ? AND n.hold_id = o.hold_id RETURNING o.status`
-		args = append(args, HoldConverted, p.Gen, holdID, HoldActive, HoldExpired, p.Gen)
-	}
-	args = append(args, p.Gen, eventID, total, capacity, HoldExpired,
-		p.Gen, eventID, pgdialect.Array(ids), pgdialect.Array(secCaps), pgdialect.Array(secDeltas))
-	_, err := db.ExecContext(ctx, `WITH h AS (`+hold+`),
-		ev AS (INSERT INTO events (gen, event_id, ledger_sold, capacity, holds_converted, holds_expired)
-			SELECT ?, ?, ?, ?, count(*), -count(*) FILTER (WHERE status = ?) FROM h
-			ON CONFLICT (gen, event_id) DO UPDATE SET ledger_sold = events.ledger_sold + EXCLUDED.ledger_sold,
-				capacity = CASE WHEN EXCLUDED.capacity > 0 THEN EXCLUDED.capacity ELSE events.capacity END,
-				holds_converted = events.holds_converted + EXCLUDED.holds_converted,
-				holds_expired = events.holds_expired + EXCLUDED.holds_expired),
-		sec AS (INSERT INTO event_sections (gen, event_id, section_id, capacity, ledger_sold)
-			SELECT ?, ?, x.s, x.c, x.d FROM unnest(?::text[], ?::int[], ?::int[]) AS x(s, c, d)
-			ON CONFLICT (gen, event_id, section_id) DO UPDATE SET
-				capacity = CASE WHEN EXCLUDED.capacity > 0 THEN EXCLUDED.capacity ELSE event_sections.capacity END,
-				ledger_sold = event_sections.ledger_sold + EXCLUDED.ledger_sold
-			WHERE EXCLUDED.ledger_sold <> 0 OR (EXCLUDED.capacity > 0 AND EXCLUDED.capacity <> event_sections.capacity))
-		SELECT 1`, args...)
-	if err != nil {
-		return fmt.Errorf("ledger counts: %w", err)
-	}
-	return nil
+	return done()
 }
 
 // bookedSeat is a seat as the bookings table keeps it.
@@ -244,61 +225,22 @@ type bookedSeat struct {
 	Price     int64  `json:"p"`
 }
 
-// sectionTotals groups seats per section, sorted by section: count and face value.
-func sectionTotals(seats []bookedSeat) (ids []string, count, value []int64) {
-	idx := map[string]int{}
-	for _, s := range seats {
-		if _, ok := idx[s.SectionID]; !ok {
-			idx[s.SectionID] = 0
-			ids = append(ids, s.SectionID)
-		}
-	}
-	sort.Strings(ids)
-	for i, id := range ids {
-		idx[id] = i
-	}
-	count, value = make([]int64, len(ids)), make([]int64, len(ids))
-	for _, s := range seats {
-		count[idx[s.SectionID]]++
-		value[idx[s.SectionID]] += s.Price
-	}
-	return ids, count, value
-}
-
-// salesCTEs are the WITH items that add d to the show's totals, its hour, day and month,
-// the system's day, the show's net seats and the live minute, once per row of gate.
-func (p Projector) salesCTEs(gate, eventID, currency string, at time.Time, d domain.Sales) (string, []any) {
-	day := domain.Day(at, p.Loc)
-	vals := []any{d.Bookings, d.Cancellations, d.SeatsBooked, d.SeatsCancelled, d.Gross, d.Refunds}
-	var b strings.Builder
-	var args []any
-	add := func(name, table string, keys []string, keyVals []any, cols []string, colVals []any) {
-		all := append(append([]string{}, keys...), cols...)
-		fmt.Fprintf(&b, ",\n\t%s AS (INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT (%s) DO UPDATE SET ", name, table,
-			strings.Join(all, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(all)), ", "), gate, strings.Join(keys, ", "))
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
+// addSections moves the booked (sign 1) or cancelled (sign -1) seats and their face
+// value per section.
+func (d *Deltas) addSections(eventID, currency string, seats []bookedSeat, sign int) {
+	for _, st := range seats {
+		c := d.section(eventID, st.SectionID)
+		if sign > 0 {
+			c.seatsBooked++
+			c.gross += st.Price
+			if c.currency == "" {
+				c.currency = currency
 			}
-			fmt.Fprintf(&b, "%s = %s.%s + EXCLUDED.%s", c, table, c, c)
+		} else {
+			c.seatsCancelled++
+			c.cancelledValue += st.Price
 		}
-		b.WriteString(")")
-		args = append(append(args, keyVals...), colVals...)
 	}
-	add("es", "event_sales", []string{"gen", "event_id", "currency"}, []any{p.Gen, eventID, currency}, counters, vals)
-	add("eh", "event_hourly", []string{"gen", "event_id", "bucket", "currency"},
-		[]any{p.Gen, eventID, domain.HourStart(at, p.Loc), currency}, counters, vals)
-	add("ed", "event_daily", []string{"gen", "event_id", "day", "currency"},
-		[]any{p.Gen, eventID, day.Format(domain.DateLayout), currency}, counters, vals)
-	add("em", "event_monthly", []string{"gen", "event_id", "month", "currency"},
-		[]any{p.Gen, eventID, domain.MonthStart(day).Format(domain.DateLayout), currency}, counters, vals)
-	add("ev", "events", []string{"gen", "event_id"}, []any{p.Gen, eventID},
-		[]string{"seats_sold"}, []any{d.SeatsBooked - d.SeatsCancelled})
-	add("dy", "daily", []string{"gen", "day", "currency"}, []any{p.Gen, day.Format(domain.DateLayout), currency}, counters, vals)
-	add("lm", "live_minutes", []string{"gen", "minute"}, []any{p.Gen, domain.MinuteStart(at)},
-		[]string{"bookings", "cancellations", "seats_booked", "seats_cancelled"},
-		[]any{d.Bookings, d.Cancellations, d.SeatsBooked, d.SeatsCancelled})
-	return b.String(), args
 }
 
 // BookingConfirmed counts a sale at its confirmation time; a booking id already counted
@@ -312,32 +254,25 @@ func (p Projector) BookingConfirmed(ctx context.Context, db bun.IDB, b contracts
 	if err != nil {
 		return err
 	}
-	ids, count, value := sectionTotals(seats)
-	sales, salesArgs := p.salesCTEs("b", b.EventID, b.Currency, at, domain.Sales{Bookings: 1,
-		SeatsBooked: int64(len(b.Seats)), Gross: b.TotalAmount})
-	args := append([]any{p.Gen, b.BookingID, b.EventID, b.Currency, b.TotalAmount, string(raw), BookingConfirmed, at},
-		salesArgs...)
-	args = append(args, p.Gen, b.EventID, b.Currency, pgdialect.Array(ids), pgdialect.Array(count), pgdialect.Array(value),
-		b.Currency, p.Gen, b.EventID, pgdialect.Array(ids))
-	// A show's sections take the currency of its first sale when catalog's
-	// event.published (which names it) has not arrived: the booked ones in sec, the
-	// others in cur, so no row is written twice by one statement.
-	_, err = db.ExecContext(ctx, `WITH b AS (
-			INSERT INTO bookings (gen, booking_id, event_id, currency, total, seats, status, confirmed_at)
-			VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT DO NOTHING RETURNING 1)`+sales+`,
-		sec AS (INSERT INTO event_sections (gen, event_id, section_id, currency, seats_booked, gross)
-			SELECT ?, ?, x.s, ?, x.c, x.v FROM b, unnest(?::text[], ?::bigint[], ?::bigint[]) AS x(s, c, v)
-			ON CONFLICT (gen, event_id, section_id) DO UPDATE SET
-				seats_booked = event_sections.seats_booked + EXCLUDED.seats_booked,
-				gross = event_sections.gross + EXCLUDED.gross,
-				currency = CASE WHEN event_sections.currency = '' THEN EXCLUDED.currency ELSE event_sections.currency END),
-		cur AS (UPDATE event_sections SET currency = ? WHERE gen = ? AND event_id = ? AND currency = ''
-			AND section_id <> ALL (?::text[]) AND EXISTS (SELECT 1 FROM b))
-		SELECT 1`, args...)
+	var inserted bool
+	err = db.QueryRowContext(ctx, `INSERT INTO bookings (gen, booking_id, event_id, currency, total, seats, status, confirmed_at)
+		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT DO NOTHING RETURNING true`,
+		p.Gen, b.BookingID, b.EventID, b.Currency, b.TotalAmount, string(raw), BookingConfirmed, at).Scan(&inserted)
+	if pg.IsNoRows(err) {
+		return nil // counted before
+	}
 	if err != nil {
 		return fmt.Errorf("booking confirmed: %w", err)
 	}
-	return nil
+	d, done := p.deltas(ctx, db)
+	d.addSales(b.EventID, b.Currency, at, p.Loc, domain.Sales{Bookings: 1, SeatsBooked: int64(len(b.Seats)), Gross: b.TotalAmount})
+	// A show's sections take the currency of its first sale when catalog's
+	// event.published (which names it) has not arrived.
+	d.addSections(b.EventID, b.Currency, seats, 1)
+	if _, ok := d.currency[b.EventID]; !ok {
+		d.currency[b.EventID] = b.Currency
+	}
+	return done()
 }
 
 // BookingCancelled counts a cancellation and its refund at the cancellation time and
@@ -363,21 +298,11 @@ func (p Projector) BookingCancelled(ctx context.Context, db bun.IDB, c contracts
 	if err := json.Unmarshal([]byte(raw), &seats); err != nil {
 		return false, fmt.Errorf("booking cancelled: stored seats: %w", err)
 	}
-	ids, count, value := sectionTotals(seats)
-	sales, args := p.salesCTEs("g", eventID, currency, at, domain.Sales{Cancellations: 1,
-		SeatsCancelled: int64(len(seats)), Refunds: c.RefundAmount})
-	args = append(args, p.Gen, eventID, pgdialect.Array(ids), pgdialect.Array(count), pgdialect.Array(value))
-	_, err = db.ExecContext(ctx, `WITH g AS (SELECT 1)`+sales+`,
-		sec AS (INSERT INTO event_sections (gen, event_id, section_id, seats_cancelled, cancelled_value)
-			SELECT ?, ?, x.s, x.c, x.v FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS x(s, c, v)
-			ON CONFLICT (gen, event_id, section_id) DO UPDATE SET
-				seats_cancelled = event_sections.seats_cancelled + EXCLUDED.seats_cancelled,
-				cancelled_value = event_sections.cancelled_value + EXCLUDED.cancelled_value)
-		SELECT 1`, args...)
-	if err != nil {
-		return false, fmt.Errorf("booking cancelled: %w", err)
-	}
-	return true, nil
+	d, done := p.deltas(ctx, db)
+	d.addSales(eventID, currency, at, p.Loc, domain.Sales{Cancellations: 1, SeatsCancelled: int64(len(seats)),
+		Refunds: c.RefundAmount})
+	d.addSections(eventID, currency, seats, -1)
+	return true, done()
 }
 
 // activeEntry says whether an entry in status counts toward the queue length.

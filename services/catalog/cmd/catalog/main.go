@@ -37,11 +37,13 @@ func main() {
 			rt.Go("event-completer", func(ctx context.Context) error {
 				return catalog.RunEventCompleter(ctx, rt.Log, cfg.CompleteInterval, cfg.CompleteBatch)
 			})
+			avail := events.NewAvailability(catalog, rt.Log)
 			return rt.Consume(consumer.Options{
 				Group:   events.AvailabilityGroup, // the runner adds the topic prefix
 				Topics:  []string{contracts.TopicInventorySeats},
 				Types:   []string{contracts.TypeSeatsSold, contracts.TypeSeatsReleased},
-				Handler: events.AvailabilityHandler(catalog, rt.Log),
+				Handler: avail.Handler(),
+				Scope:   avail.Scope,
 			})
 		},
 	})

@@ -183,7 +183,8 @@ func TestIntegrationCacheInvalidation(t *testing.T) {
 }
 
 // TestIntegrationAvailabilityFromKafka runs the real consumer on inventory's topic: counts
-// in seats.sold / seats.released become the event's booked_count and section availability.
+// in seats.sold / seats.released become the event's booked_count and section availability,
+// whether they arrive together (one batch, summed) or one by one.
 func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 	h := newHarness(t)
 	cfg := kafkatest.Config(t)
@@ -193,17 +194,6 @@ func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 		map[string]any{"status": "PUBLISHED"})), http.StatusCreated)
 	id, secs := ev["id"].(string), sectionIDs(tpl)
 	h.must(h.do("GET", "/api/v1/events/"+id, anon, nil), http.StatusOK) // warm the cache
-
-	r, err := consumer.New(cfg, h.db, consumer.Options{Group: testkit.Name(t, "catalog-availability"),
-		Topics: []string{contracts.TopicInventorySeats}, Handler: events.AvailabilityHandler(h.app, logging.NewTo(io.Discard, "t", "error"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	testkit.Eventually(t, 30*time.Second, r.Ready, "consumer joined")
 
 	p := kafkatest.Producer(t, cfg)
 	send := func(typ string, payload any) {
@@ -229,6 +219,20 @@ func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 		Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 1}}})
 	send(contracts.TypeSeatsReleased, contracts.SeatsReleased{EventID: id, Reason: contracts.ReleaseBookingCancelled, Capacity: 28,
 		SoldTotal: 0, Seats: seats(secs[0], 0, 1), Sections: []contracts.SectionCount{{SectionID: secs[0], Capacity: 8, Sold: 0}}})
+	// Started after the first facts, so they arrive as one batch.
+	// The service's wiring: a batch's moves are summed and written once per event.
+	avail := events.NewAvailability(h.app, logging.NewTo(io.Discard, "t", "error"))
+	r, err := consumer.New(cfg, h.db, consumer.Options{Group: testkit.Name(t, "catalog-availability"),
+		Topics: []string{contracts.TopicInventorySeats}, Handler: avail.Handler(), Scope: avail.Scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testkit.Eventually(t, 30*time.Second, r.Ready, "consumer joined")
+
 	testkit.Eventually(t, 30*time.Second, func() bool {
 		ev := h.must(h.do("GET", "/api/v1/events/"+id, anon, nil), http.StatusOK)
 		s0 := ev["sections"].([]any)[0].(map[string]any)

@@ -54,7 +54,8 @@ func main() {
 			// The group carries the topic prefix so isolated environments sharing one broker
 			// (the end-to-end runs) never join each other's group.
 			h := &events.Handlers{App: svc}
-			return rt.Consume(consumer.Options{Group: events.Group, Topics: events.Topics, Types: events.Types, Handler: h.Handle})
+			return rt.Consume(consumer.Options{Group: events.Group, Topics: events.Topics, Types: events.Types, Handler: h.Handle,
+				Scope: h.Scope})
 		},
 	})
 }

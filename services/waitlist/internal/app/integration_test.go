@@ -220,12 +220,21 @@ func TestIntegrationOfferLifecycleFromEvents(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM offer_rounds"); n != 0 {
 		t.Fatal("served round request left behind")
 	}
-	// u2 books the offer: CONVERTED with the booking id, and a booking email.
+	// u2 books the offer in a batch with other buyers' bookings (as a rush's consumer
+	// batch applies them): CONVERTED with the booking id, and one booking email each.
 	booking := uuid.NewString()
-	apply(func(ctx context.Context, r domain.Repository) error {
-		return svc.BookingConfirmed(ctx, r, contracts.BookingConfirmed{BookingID: booking, BookingRef: "EVT-1", EventID: inv.EventID.String(),
-			UserID: "u2", HoldID: e2.Offer.HoldID.String(), TotalAmount: 3000, Currency: "EUR", ConfirmedAt: time.Now()})
-	})
+	batch := []contracts.BookingConfirmed{{BookingID: booking, BookingRef: "EVT-1", EventID: inv.EventID.String(),
+		UserID: "u2", HoldID: e2.Offer.HoldID.String(), TotalAmount: 3000, Currency: "EUR", ConfirmedAt: time.Now()}}
+	for i := range 3 {
+		batch = append(batch, contracts.BookingConfirmed{BookingID: uuid.NewString(), BookingRef: fmt.Sprintf("EVT-%d", i+2),
+			EventID: inv.EventID.String(), UserID: fmt.Sprintf("buyer%d", i), HoldID: uuid.NewString(), TotalAmount: 1500,
+			Currency: "EUR", ConfirmedAt: time.Now()})
+	}
+	batch[1], batch[0] = batch[0], batch[1] // the offer is not first
+	apply(func(ctx context.Context, r domain.Repository) error { return svc.BookingsConfirmed(ctx, r, batch) })
+	if n := count(t, db, "SELECT count(*) FROM notifications WHERE kind = 'booking_confirmed'"); n != len(batch) {
+		t.Fatalf("%d booking emails for %d bookings", n, len(batch))
+	}
 	if e, _ := svc.WaitlistStatus(ctx, "u2", inv.EventID); e.Status != domain.StatusConverted || e.BookingID == nil || e.BookingID.String() != booking {
 		t.Fatalf("u2 after booking: %+v", e)
 	}

@@ -19,6 +19,15 @@ func notify(ctx context.Context, r domain.Repository, kind, key, userID string, 
 	if err != nil {
 		return err
 	}
+	n, err := notification(a, kind, key, userID, eventID, d)
+	if err != nil {
+		return err
+	}
+	return r.AddNotification(ctx, n)
+}
+
+// notification renders the e-mail of kind to a about eventID, deduplicated by kind and key.
+func notification(a domain.Addressee, kind, key, userID string, eventID uuid.UUID, d mail.Data) (domain.Notification, error) {
 	d.FirstName = a.FirstName
 	if d.EventName == "" {
 		d.EventName, d.VenueName = a.EventName, a.VenueName
@@ -31,11 +40,11 @@ func notify(ctx context.Context, r domain.Repository, kind, key, userID string, 
 	}
 	m, err := mail.Render(kind, d)
 	if err != nil {
-		return err
+		return domain.Notification{}, err
 	}
 	ev := eventID
-	return r.AddNotification(ctx, domain.Notification{DedupeKey: kind + ":" + key, UserID: userID, EventID: &ev,
-		Kind: kind, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+	return domain.Notification{DedupeKey: kind + ":" + key, UserID: userID, EventID: &ev,
+		Kind: kind, Subject: m.Subject, Text: m.Text, HTML: m.HTML}, nil
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04 UTC") }

@@ -56,6 +56,12 @@ type Addressee struct {
 	StartsAt  *time.Time
 }
 
+// AddresseeKey names an email's user and event.
+type AddresseeKey struct {
+	UserID  string
+	EventID uuid.UUID
+}
+
 // Notification is one email to write in the same transaction as its cause.
 type Notification struct {
 	// DedupeKey identifies the cause, so re-applying it writes no second email.
@@ -85,6 +91,9 @@ type Repository interface {
 	WaitingEntries(ctx context.Context, eventID uuid.UUID) ([]Entry, error)
 	LiveEntries(ctx context.Context, eventID uuid.UUID) ([]Entry, error)
 	EntryByHold(ctx context.Context, holdID uuid.UUID) (Entry, error)
+	// EntriesByHolds returns the entries whose offer hold is one of holdIDs (most holds
+	// are not offers: usually none).
+	EntriesByHolds(ctx context.Context, holdIDs []uuid.UUID) ([]Entry, error)
 	ListEntries(ctx context.Context, f EntryFilter) ([]Entry, int, error)
 	Stats(ctx context.Context, eventID uuid.UUID) (Stats, error)
 	HasWaiting(ctx context.Context, eventID uuid.UUID) (bool, error)
@@ -102,10 +111,14 @@ type Repository interface {
 	User(ctx context.Context, id string) (UserInfo, error)
 	// Addressee reads what an email to userID about eventID needs, in one round trip.
 	Addressee(ctx context.Context, userID string, eventID uuid.UUID) (Addressee, error)
+	// Addressees is Addressee for many (user, event) pairs in one round trip, in their order.
+	Addressees(ctx context.Context, to []AddresseeKey) ([]Addressee, error)
 
 	// Offer rounds and notifications.
 	RequestRound(ctx context.Context, eventID uuid.UUID, reason string) error
 	AddNotification(ctx context.Context, n Notification) error
+	// AddNotifications is AddNotification for many in one statement.
+	AddNotifications(ctx context.Context, ns []Notification) error
 	// RequeueFailedNotifications puts FAILED e-mails (of one event when eventID is set)
 	// back in the queue with a fresh attempt budget and answers how many.
 	RequeueFailedNotifications(ctx context.Context, eventID *uuid.UUID) (int, error)

@@ -39,6 +39,21 @@ type Handlers struct {
 // Handle is the consumer handler for every topic in Topics.
 func (h *Handlers) Handle(ctx context.Context, tx bun.Tx, e kafka.Event) error {
 	r := store.New(tx)
+	if c, ok := consumer.ScopeFrom(ctx).(*confirmations); ok {
+		if e.Type == contracts.TypeBookingConfirmed {
+			var p contracts.BookingConfirmed
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return consumer.Permanent(fmt.Errorf("%s %s: decode: %w", e.Type, e.ID, err))
+			}
+			c.facts = append(c.facts, p)
+			return nil
+		}
+		// Any other fact may depend on the confirmations before it (an offer converted,
+		// then its hold released): apply those first, in order.
+		if err := c.Flush(ctx, tx); err != nil {
+			return err
+		}
+	}
 	switch e.Type {
 	case contracts.TypeUserRegistered:
 		return apply(ctx, r, e, h.App.UserRegistered)
@@ -61,6 +76,27 @@ func (h *Handlers) Handle(ctx context.Context, tx bun.Tx, e kafka.Event) error {
 	default:
 		return nil // facts the waitlist does not need (hold.created, seats.sold, policy.updated ...)
 	}
+}
+
+// Scope is the runner's Options.Scope for Handle: within one transaction, booking
+// confirmations are collected and applied together (App.BookingsConfirmed), before any
+// other fact of the batch and at its end.
+func (h *Handlers) Scope() consumer.TxScope { return &confirmations{app: h.App} }
+
+// confirmations is the booking.confirmed facts of a transaction not applied yet.
+type confirmations struct {
+	app   *app.Service
+	facts []contracts.BookingConfirmed
+}
+
+// Flush applies the collected confirmations.
+func (c *confirmations) Flush(ctx context.Context, tx bun.Tx) error {
+	if len(c.facts) == 0 {
+		return nil
+	}
+	facts := c.facts
+	c.facts = nil
+	return c.app.BookingsConfirmed(ctx, store.New(tx), facts)
 }
 
 // apply decodes e's payload as P and runs fn; an undecodable payload can never succeed,

@@ -190,6 +190,22 @@ func (r *Repo) EntryByHold(ctx context.Context, holdID uuid.UUID) (domain.Entry,
 	return row.toDomain(), nil
 }
 
+// EntriesByHolds returns the entries holding one of holdIDs as their offer.
+func (r *Repo) EntriesByHolds(ctx context.Context, holdIDs []uuid.UUID) ([]domain.Entry, error) {
+	if len(holdIDs) == 0 {
+		return nil, nil
+	}
+	var rows []entryRow
+	if err := r.selectEntries().Where("e.hold_id IN (?)", bun.In(holdIDs)).Scan(ctx, &rows); err != nil && !pg.IsNoRows(err) {
+		return nil, fmt.Errorf("entries by holds: %w", err)
+	}
+	out := make([]domain.Entry, len(rows))
+	for i, row := range rows {
+		out[i] = row.toDomain()
+	}
+	return out, nil
+}
+
 // ListEntries pages through an event's entries in queue order.
 func (r *Repo) ListEntries(ctx context.Context, f domain.EntryFilter) ([]domain.Entry, int, error) {
 	q := r.selectEntries().Where("e.event_id = ?", f.EventID)
@@ -374,6 +390,72 @@ func (r *Repo) RequestRound(ctx context.Context, eventID uuid.UUID, reason strin
 		return fmt.Errorf("request round: %w", err)
 	}
 	return nil
+}
+
+// Addressees reads Addressee for every pair of to in one statement, in to's order.
+func (r *Repo) Addressees(ctx context.Context, to []domain.AddresseeKey) ([]domain.Addressee, error) {
+	users, events := make([]string, len(to)), make([]string, len(to))
+	for i, k := range to {
+		users[i], events[i] = k.UserID, k.EventID.String()
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT coalesce(u.first_name, ''), coalesce(e.name, ''), coalesce(e.venue_name, ''), e.starts_at
+		FROM unnest(?::text[], ?::uuid[]) WITH ORDINALITY AS k(user_id, event_id, n)
+		LEFT JOIN users u ON u.id = k.user_id LEFT JOIN events e ON e.id = k.event_id
+		ORDER BY k.n`, pgdialect.Array(users), pgdialect.Array(events))
+	if err != nil {
+		return nil, fmt.Errorf("addressees: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := make([]domain.Addressee, 0, len(to))
+	for rows.Next() {
+		var a domain.Addressee
+		if err := rows.Scan(&a.FirstName, &a.EventName, &a.VenueName, &a.StartsAt); err != nil {
+			return nil, fmt.Errorf("addressees: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("addressees: %w", err)
+	}
+	if len(out) != len(to) {
+		return nil, fmt.Errorf("addressees: %d rows for %d pairs", len(out), len(to))
+	}
+	return out, nil
+}
+
+// AddNotifications queues many emails in one statement; one whose dedupe key exists is
+// dropped, as with AddNotification.
+func (r *Repo) AddNotifications(ctx context.Context, ns []domain.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	rows := make([]notificationRow, len(ns))
+	for i, n := range ns {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		rows[i] = notificationRow{ID: id, DedupeKey: n.DedupeKey, UserID: n.UserID, EventID: n.EventID, Kind: n.Kind,
+			Subject: n.Subject, BodyText: n.Text, BodyHTML: n.HTML}
+	}
+	if _, err := r.db.NewInsert().Model(&rows).On("CONFLICT (dedupe_key) DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("add notifications: %w", err)
+	}
+	return nil
+}
+
+// notificationRow is the columns AddNotifications writes; the others keep their defaults.
+type notificationRow struct {
+	bun.BaseModel `bun:"table:notifications"`
+
+	ID        uuid.UUID  `bun:"id,pk,type:uuid"`
+	DedupeKey string     `bun:"dedupe_key"`
+	UserID    string     `bun:"user_id"`
+	EventID   *uuid.UUID `bun:"event_id,type:uuid"`
+	Kind      string     `bun:"kind"`
+	Subject   string     `bun:"subject"`
+	BodyText  string     `bun:"body_text"`
+	BodyHTML  string     `bun:"body_html"`
 }
 
 // AddNotification queues an email; a second one with the same dedupe key is dropped.

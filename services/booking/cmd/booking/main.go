@@ -50,7 +50,7 @@ func main() {
 			ev := &events.Handlers{App: svc, Log: rt.Log}
 			if err := rt.Consume(consumer.Options{Group: events.GroupInventory,
 				Topics: []string{contracts.TopicInventorySeats}, Types: []string{contracts.TypeSeatsSold},
-				Handler: ev.Inventory}); err != nil {
+				Handler: ev.Inventory, Scope: ev.SalesScope}); err != nil {
 				return err
 			}
 			return rt.Consume(consumer.Options{Group: events.GroupCatalog,

@@ -129,6 +129,11 @@ func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.
 	return r.NoteSale(ctx, c)
 }
 
+// RecordSales is RecordSale for a consumer batch's sales, in one statement.
+func (s *Service) RecordSales(ctx context.Context, r domain.Repository, cs []domain.Commit) error {
+	return r.NoteSales(ctx, cs)
+}
+
 // ReconcileSales writes the bookings of noted sales older than grace whose request died
 // between inventory's commit and the booking write, and forgets the others; it returns
 // how many bookings it wrote. Sales with their booking are settled in one statement.

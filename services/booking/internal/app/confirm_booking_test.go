@@ -180,10 +180,16 @@ func TestIntegrationConfirmAfterLostAnswer(t *testing.T) {
 		sale := domain.Commit{HoldID: hold.ID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 600,
 			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R2-S1", SectionID: "A", Price: 300},
 				{SeatID: "A-R2-S2", SectionID: "A", Price: 300}}, CommittedAt: h.clock}
-		for range 2 { // a redelivered seats.sold notes nothing new
-			if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
-				t.Fatal(err)
-			}
+		// Noted as a consumer batch would (the fact twice in one batch), then redelivered
+		// alone: nothing new is noted.
+		if err := h.svc.RecordSales(context.Background(), h.store, []domain.Commit{sale, sale}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.count(t, "SELECT count(*) FROM unbooked_sales"); n != 1 {
+			t.Fatalf("%d noted sales, want 1", n)
 		}
 		// Within the grace period the request may still be writing: nothing is written.
 		if n, err := h.svc.ReconcileSales(context.Background(), 5*time.Second, 10); err != nil || n != 0 {

@@ -100,6 +100,8 @@ type Repository interface {
 	// NoteSale records a sale inventory announced, to be checked against the bookings
 	// once older than a grace period (see app.ReconcileSales).
 	NoteSale(ctx context.Context, c Commit) error
+	// NoteSales is NoteSale for many sales in one statement.
+	NoteSales(ctx context.Context, cs []Commit) error
 	// SettleSales forgets the noted sales sold at or before olderThan that have their booking.
 	SettleSales(ctx context.Context, olderThan time.Time) (int, error)
 	// UnbookedSales locks up to limit noted sales sold at or before olderThan.

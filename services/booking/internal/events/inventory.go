@@ -11,6 +11,7 @@ import (
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/kafka"
 
+	"evently.dev/services/booking/internal/app"
 	"evently.dev/services/booking/internal/domain"
 	"evently.dev/services/booking/internal/store"
 )
@@ -43,5 +44,27 @@ func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) erro
 	}
 	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: eventID, UserID: p.UserID, Seats: seats,
 		TotalAmount: p.TotalAmount, Currency: p.Currency, CommittedAt: p.SoldAt.UTC()}
+	if pending, ok := consumer.ScopeFrom(ctx).(*sales); ok {
+		pending.commits = append(pending.commits, c)
+		return nil
+	}
 	return h.App.RecordSale(ctx, store.WithTx(tx), c)
+}
+
+// SalesScope is the Options.Scope of the consumer running Inventory: a batch's sales are
+// noted in one statement when the batch ends.
+func (h *Handlers) SalesScope() consumer.TxScope { return &sales{app: h.App} }
+
+// sales is the seats.sold facts of one transaction not noted yet.
+type sales struct {
+	app     *app.Service
+	commits []domain.Commit
+}
+
+// Flush notes the collected sales.
+func (s *sales) Flush(ctx context.Context, tx bun.Tx) error {
+	if len(s.commits) == 0 {
+		return nil
+	}
+	return s.app.RecordSales(ctx, store.WithTx(tx), s.commits)
 }

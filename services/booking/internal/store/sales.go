@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/uptrace/bun/dialect/pgdialect"
+
 	"evently.dev/libs/pg"
 
 	"evently.dev/services/booking/internal/domain"
@@ -12,13 +14,26 @@ import (
 
 // NoteSale records a sale announced by inventory for a later check against the bookings.
 func (s *Store) NoteSale(ctx context.Context, c domain.Commit) error {
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return wrap("note sale", err)
+	return s.NoteSales(ctx, []domain.Commit{c})
+}
+
+// NoteSales records many sales in one statement (a consumer batch's).
+func (s *Store) NoteSales(ctx context.Context, cs []domain.Commit) error {
+	if len(cs) == 0 {
+		return nil
 	}
-	_, err = s.db.NewRaw(`INSERT INTO unbooked_sales (hold_id, user_id, sale, sold_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, c.HoldID, c.UserID, string(raw), c.CommittedAt.UTC()).Exec(ctx)
-	return wrap("note sale", err)
+	holds, users, sales, at := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return wrap("note sales", err)
+		}
+		holds[i], users[i], sales[i], at[i] = c.HoldID.String(), c.UserID, string(raw), c.CommittedAt.UTC().Format(time.RFC3339Nano)
+	}
+	_, err := s.db.NewRaw(`INSERT INTO unbooked_sales (hold_id, user_id, sale, sold_at)
+		SELECT x.h::uuid, x.u, x.s::jsonb, x.t::timestamptz FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS x(h, u, s, t)
+		ON CONFLICT DO NOTHING`, pgdialect.Array(holds), pgdialect.Array(users), pgdialect.Array(sales), pgdialect.Array(at)).Exec(ctx)
+	return wrap("note sales", err)
 }
 
 // SettleSales forgets, in one statement, the noted sales sold at or before olderThan whose

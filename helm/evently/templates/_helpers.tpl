@@ -38,6 +38,12 @@ envFrom:
   - configMapRef:
       name: {{ include "evently.name" . }}
 env:
+  # The Go runtime's soft memory ceiling: the container's memory limit (in bytes).
+  - name: GOMEMLIMIT
+    valueFrom:
+      resourceFieldRef:
+        resource: limits.memory
+        divisor: "1"
   - name: IDENTITY_ASSERTION_SECRET
     valueFrom:
       secretKeyRef:

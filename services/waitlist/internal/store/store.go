@@ -196,7 +196,7 @@ func (r *Repo) EntriesByHolds(ctx context.Context, holdIDs []uuid.UUID) ([]domai
 		return nil, nil
 	}
 	var rows []entryRow
-	if err := r.selectEntries().Where("e.hold_id IN (?)", bun.In(holdIDs)).Scan(ctx, &rows); err != nil && !pg.IsNoRows(err) {
+	if err := r.selectEntries().Where("e.hold_id IN (?)", bun.List(holdIDs)).Scan(ctx, &rows); err != nil && !pg.IsNoRows(err) {
 		return nil, fmt.Errorf("entries by holds: %w", err)
 	}
 	out := make([]domain.Entry, len(rows))

@@ -193,7 +193,7 @@ func addGatewayAnswers(path string, op map[string]any) {
 }
 
 // cachedRead matches the documented paths of the reads the gateway's read cache keeps.
-var cachedRead = regexp.MustCompile(`^/api/v1/events/\{[^/]+\}(/availability)?$`)
+var cachedRead = regexp.MustCompile(`^/api/v1/events/\{[^/]+\}(/availability|/venue/layout)?$`)
 
 // gatewayComponents are the definitions addGatewayAnswers refers to, keyed "kind/name".
 func gatewayComponents() map[string]any {

@@ -152,7 +152,7 @@ func New(cfg config.Config, d Deps) (*Gateway, error) {
 	if cfg.ReadCacheTTL > 0 {
 		// After the token check: an answer is kept per role, and only for callers let in.
 		chain = append(chain, microcache.New(microcache.Options{Rules: []microcache.Rule{
-			{Pattern: regexp.MustCompile(`^/api/v1/events/[0-9a-fA-F-]{36}(/availability)?$`), TTL: cfg.ReadCacheTTL},
+			{Pattern: regexp.MustCompile(`^/api/v1/events/[0-9a-fA-F-]{36}(/availability|/venue/layout)?$`), TTL: cfg.ReadCacheTTL},
 		}}).Middleware())
 	}
 	e.Any("/api/*", px.Handler, chain...)

@@ -36,8 +36,11 @@ type Options struct {
 	Rules []Rule
 	// MaxEntries bounds memory; the cache starts over when it is full [4096].
 	MaxEntries int
-	// MaxBody is the largest answer kept, in bytes [1 MiB].
+	// MaxBody is the largest answer kept, in bytes [4 MiB: a 100,000-seat map, gzipped].
 	MaxBody int
+	// MaxBytes bounds the bodies kept in all; the cache starts over when a new answer
+	// would pass it [64 MiB].
+	MaxBytes int
 }
 
 type entry struct {
@@ -58,6 +61,7 @@ type Cache struct {
 	opts    Options
 	mu      sync.Mutex
 	entries map[string]*entry
+	bytes   int // the bodies in entries
 	flights map[string]*flight
 	now     func() time.Time
 }
@@ -68,7 +72,10 @@ func New(opts Options) *Cache {
 		opts.MaxEntries = 4096
 	}
 	if opts.MaxBody <= 0 {
-		opts.MaxBody = 1 << 20
+		opts.MaxBody = 4 << 20
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 64 << 20
 	}
 	return &Cache{opts: opts, entries: map[string]*entry{}, flights: map[string]*flight{}, now: time.Now}
 }
@@ -149,10 +156,16 @@ func (c *Cache) fill(ec echo.Context, next echo.HandlerFunc, key string, ttl tim
 	c.mu.Lock()
 	delete(c.flights, key)
 	if e != nil {
-		if len(c.entries) >= c.opts.MaxEntries {
+		if old, ok := c.entries[key]; ok {
+			c.bytes -= len(old.body)
+			delete(c.entries, key)
+		}
+		if len(c.entries) >= c.opts.MaxEntries || c.bytes+len(e.body) > c.opts.MaxBytes {
 			clear(c.entries)
+			c.bytes = 0
 		}
 		c.entries[key] = e
+		c.bytes += len(e.body)
 	}
 	f.e = e
 	c.mu.Unlock()

@@ -118,3 +118,28 @@ func TestConcurrentMissesMakeOneCall(t *testing.T) {
 		}
 	}
 }
+
+// The bodies kept are bounded in bytes as well as in entries: the answer that would pass
+// the budget starts the cache over, and an entry refreshed in place is counted once.
+func TestBoundsTheBytesKept(t *testing.T) {
+	now := time.Unix(1_000, 0)
+	u := &upstream{status: 200, body: "0123456789"} // 10 bytes + the path
+	mc := New(Options{Rules: []Rule{{Pattern: regexp.MustCompile(`^/e/.$`), TTL: time.Second}}, MaxBytes: 40})
+	mc.now = func() time.Time { return now }
+	e := echo.New()
+	e.GET("/*", u.handler, mc.Middleware())
+	get(e, "/e/a", nil, "USER") // 14 bytes
+	get(e, "/e/b", nil, "USER") // 28
+	now = now.Add(2 * time.Second)
+	get(e, "/e/a", nil, "USER") // refreshed in place: still 28
+	if len(mc.entries) != 2 || mc.bytes != 28 {
+		t.Fatalf("%d entries, %d bytes; want 2, 28", len(mc.entries), mc.bytes)
+	}
+	get(e, "/e/c", nil, "USER") // 42 > 40: starts over with c alone
+	if len(mc.entries) != 1 || mc.bytes != 14 {
+		t.Fatalf("%d entries, %d bytes after the budget; want 1, 14", len(mc.entries), mc.bytes)
+	}
+	if got := get(e, "/e/c", nil, "USER"); got.Header().Get("X-Cache") != "HIT" {
+		t.Fatal("the answer that started the cache over was not kept")
+	}
+}

@@ -45,7 +45,8 @@ func bkHold(t testing.TB, token, eventID string, seatIDs []string) (string, int6
 	}
 }
 
-// bkSeatStatuses reads the seat map and returns each seat's status.
+// bkSeatStatuses reads the seat map and returns each seat's status, past the gateway's
+// read cache (READ_CACHE_TTL) so it sees what the test just did.
 func bkSeatStatuses(t testing.TB, token, eventID string) map[string]string {
 	t.Helper()
 	var m struct {
@@ -54,7 +55,7 @@ func bkSeatStatuses(t testing.TB, token, eventID string) map[string]string {
 			Status string `json:"status"`
 		} `json:"seats"`
 	}
-	expect(t, call(t, "GET", "/api/v1/events/"+eventID+"/venue/layout", token, nil), 200).Decode(t, &m)
+	expect(t, call(t, "GET", "/api/v1/events/"+eventID+"/venue/layout", token, nil, "Cache-Control", "no-cache"), 200).Decode(t, &m)
 	out := make(map[string]string, len(m.Seats))
 	for _, s := range m.Seats {
 		out[s.SeatID] = s.Status

@@ -12,7 +12,8 @@ import (
 // invSeatMap reads the seat map and returns each seat's status.
 func invSeatMap(t *testing.T, token, eventID string) (map[string]string, map[string]any) {
 	t.Helper()
-	m := expect(t, call(t, "GET", "/api/v1/events/"+eventID+"/venue/layout", token, nil), 200).JSON(t)
+	// no-cache: past the gateway's read cache, so the map shows what the test just did.
+	m := expect(t, call(t, "GET", "/api/v1/events/"+eventID+"/venue/layout", token, nil, "Cache-Control", "no-cache"), 200).JSON(t)
 	st := map[string]string{}
 	for _, s := range m["seats"].([]any) {
 		s := s.(map[string]any)

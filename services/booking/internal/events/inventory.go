@@ -43,5 +43,5 @@ func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) erro
 	}
 	c := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: eventID, UserID: p.UserID, Seats: seats,
 		TotalAmount: p.TotalAmount, Currency: p.Currency, CommittedAt: p.SoldAt.UTC()}
-	return h.App.RecordSale(ctx, store.WithTx(tx), c)
+	return h.App.RecordSale(ctx, store.New(tx), c)
 }

@@ -1,6 +1,8 @@
 // Package testkit gives integration tests isolated use of the real local servers: a fresh
 // PostgreSQL database per test, unique Kafka topic and Redis key-prefix names, and polling
-// helpers. Nothing here mocks a server.
+// helpers. Nothing here mocks a server. Every helper that needs a server skips its test
+// under -short (so `make test-unit` runs without servers) and otherwise fails with a
+// message naming `make infra-up` when the server does not answer.
 package testkit
 
 import (
@@ -8,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"regexp"
@@ -19,6 +22,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/migrate"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/pg"
 )
 
@@ -51,6 +57,15 @@ func RedisAddr() string {
 	return "127.0.0.1:6379"
 }
 
+// NeedsServer skips t under -short, naming the server it needs; integration tests call it
+// (the helpers below do) before touching a server, so the unit run never waits on one.
+func NeedsServer(t testing.TB, server string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("testkit: needs %s (started by `make infra-up`); skipped under -short", server)
+	}
+}
+
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 
 // Name returns base plus a random suffix, lower-case, for topics, groups and prefixes.
@@ -65,10 +80,11 @@ func Name(t testing.TB, base string) string {
 // returns its URL (services under test connect to it like to any other).
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	NeedsServer(t, "PostgreSQL")
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, AdminDatabaseURL())
 	if err != nil {
-		t.Fatalf("testkit: connect to postgres (run `make infra-up`): %v", err)
+		t.Fatalf("testkit: PostgreSQL at %s is not answering (start it with `make infra-up`): %v", redact(AdminDatabaseURL()), err)
 	}
 	defer admin.Close(ctx)
 	name := "t_" + nonName.ReplaceAllString(strings.ToLower(Name(t, shortName(t.Name()))), "_")
@@ -111,12 +127,38 @@ func DB(t testing.TB, schema string) *bun.DB {
 	return db
 }
 
+// MigratedDB opens a fresh database (see DB) and applies what the platform applies at a
+// service's start: the outbox and inbox tables, then the service's own migrations (nil
+// for none).
+func MigratedDB(t testing.TB, schema string, service fs.FS) *bun.DB {
+	t.Helper()
+	db := DB(t, schema)
+	sources := []fs.FS{outbox.Migrations, consumer.Migrations}
+	if service != nil {
+		sources = append(sources, service)
+	}
+	if _, err := migrate.Up(context.Background(), db, schema, sources...); err != nil {
+		t.Fatalf("testkit: migrate %s: %v", schema, err)
+	}
+	return db
+}
+
+// redact hides the password of a database URL in messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the configured URL"
+	}
+	return u.Redacted()
+}
+
 // Redis returns a client and a unique key prefix; keys under the prefix are deleted at cleanup.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
+	NeedsServer(t, "Redis")
 	c := redis.NewClient(&redis.Options{Addr: RedisAddr()})
 	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("testkit: connect to redis (run `make infra-up`): %v", err)
+		t.Fatalf("testkit: Redis at %s is not answering (start it with `make infra-up`): %v", RedisAddr(), err)
 	}
 	prefix := Name(t, "t") + ":"
 	t.Cleanup(func() {

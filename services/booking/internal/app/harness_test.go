@@ -11,10 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
-	"evently.dev/libs/migrate"
-	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/booking/internal/app"
@@ -40,10 +37,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.DB(t, "booking")
-	if _, err := migrate.Up(context.Background(), db, "booking", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "booking", migrations.FS)
 	h := &harness{db: db, inv: inventorytest.New(t, secret), store: store.New(db), clock: time.Now().UTC()}
 	client := inventory.New(inventory.Options{BaseURL: h.inv.URL, Secret: secret, Timeout: 2 * time.Second,
 		Retries: 1, RetryBackoff: 5 * time.Millisecond})

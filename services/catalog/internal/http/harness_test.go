@@ -16,11 +16,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/assertion"
-	"evently.dev/libs/consumer"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/logging"
-	"evently.dev/libs/migrate"
-	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/catalog/internal/app"
@@ -45,10 +42,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.DB(t, "catalog")
-	if _, err := migrate.Up(context.Background(), db, "catalog", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "catalog", migrations.FS)
 	rdb, prefix := testkit.Redis(t)
 	log := logging.NewTo(testWriter{t}, "catalog-test", "error")
 	c := cache.Browse{Cache: cache.New(rdb, prefix, time.Minute, log)}

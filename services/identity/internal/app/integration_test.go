@@ -14,10 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/apperr"
-	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
-	"evently.dev/libs/migrate"
-	"evently.dev/libs/outbox"
 	"evently.dev/libs/sessions"
 	"evently.dev/libs/testkit"
 
@@ -43,10 +40,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.DB(t, "identity")
-	if _, err := migrate.Up(ctx, db, "identity", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.MigratedDB(t, "identity", migrations.FS)
 	st := store.New(db)
 	keys, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, st)
 	if err != nil {

@@ -4,7 +4,6 @@
 package waitlisttest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,9 +17,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/assertion"
-	"evently.dev/libs/consumer"
-	"evently.dev/libs/migrate"
-	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/waitlist/migrations"
@@ -32,11 +28,7 @@ const Secret = "waitlist-test-secret"
 // DB opens a fresh, migrated database.
 func DB(t testing.TB) *bun.DB {
 	t.Helper()
-	db := testkit.DB(t, "waitlist")
-	if _, err := migrate.Up(context.Background(), db, "waitlist", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
+	return testkit.MigratedDB(t, "waitlist", migrations.FS)
 }
 
 // Seat is one seat of the stand-in's event.

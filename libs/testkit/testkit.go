@@ -176,10 +176,15 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	return c, prefix
 }
 
-// Eventually polls cond every 20 ms until it holds or timeout passes, then fails the test.
+// Eventually polls cond until it holds or timeout passes, then fails the test. It polls
+// every 20 ms at first and backs off to every 250 ms, so a quick effect is seen at once
+// while a slow one does not flood the system under test with requests. cond may itself
+// fail the test (t.Fatalf) on an answer that no amount of waiting will change. format and
+// args are formatted only on failure, so a Lazy argument reports the last value cond saw.
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	wait := 20 * time.Millisecond
 	for {
 		if cond() {
 			return
@@ -187,6 +192,14 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		if time.Now().After(deadline) {
 			t.Fatalf("testkit: timed out after %s waiting for: %s", timeout, fmt.Sprintf(format, args...))
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(wait)
+		wait = min(wait*3/2, 250*time.Millisecond)
 	}
 }
+
+// Lazy is a message argument computed when the message is formatted, such as the last
+// state a poll saw.
+type Lazy func() string
+
+// String implements fmt.Stringer.
+func (l Lazy) String() string { return l() }

@@ -63,7 +63,9 @@ func TestIntegrationFailedMigrationIsNotMarkedApplied(t *testing.T) {
 		t.Fatalf("applied versions %v, want [1]", versions)
 	}
 	var exists bool
-	_ = db.NewRaw("SELECT to_regclass('svc.b') IS NOT NULL").Scan(ctx, &exists)
+	if err := db.NewRaw("SELECT to_regclass('svc.b') IS NOT NULL").Scan(ctx, &exists); err != nil {
+		t.Fatal(err)
+	}
 	if exists {
 		t.Fatal("the failed migration's table survived: it was not transactional")
 	}

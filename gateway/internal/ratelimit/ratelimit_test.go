@@ -54,6 +54,7 @@ func TestSeconds(t *testing.T) {
 }
 
 func TestIntegrationLimiterSharesBudgetUnderPrefix(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := testkit.Redis(t)
 	ctx := context.Background()
 	// Two limiters stand for two gateway replicas: they share one budget.
@@ -89,6 +90,7 @@ func TestIntegrationLimiterSharesBudgetUnderPrefix(t *testing.T) {
 }
 
 func TestIntegrationLimiterFailsOpen(t *testing.T) {
+	t.Parallel()
 	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
 	defer dead.Close()
 	asked := &countingHook{}
@@ -136,6 +138,7 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 }
 
 func TestIntegrationMiddleware429(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := testkit.Redis(t)
 	l := New(rdb, prefix, time.Second, slog.Default())
 	lim := Limits{Global: PerMinute("global", 100), Auth: PerMinute("auth", 2), Booking: PerMinute("booking", 1)}

@@ -23,6 +23,7 @@ import (
 )
 
 func TestIntegrationCatalogReadModel(t *testing.T) {
+	t.Parallel()
 	db := testkit.MigratedDB(t, "booking", migrations.FS)
 	ctx := context.Background()
 	st := store.New(db)

@@ -85,6 +85,7 @@ func (e *env) outboxCount(t *testing.T, key string) int {
 }
 
 func TestIntegrationRegisterPublishesUserRegisteredInSameTx(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, " Ada@Example.COM ")
@@ -138,6 +139,7 @@ func TestIntegrationRegisterPublishesUserRegisteredInSameTx(t *testing.T) {
 }
 
 func TestIntegrationLoginAndAccessToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "grace@example.com")
@@ -166,6 +168,7 @@ func TestIntegrationLoginAndAccessToken(t *testing.T) {
 }
 
 func TestIntegrationRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "alan@example.com")
@@ -218,6 +221,7 @@ func TestIntegrationRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestIntegrationLogoutAndChangePassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "barbara@example.com")
@@ -263,6 +267,7 @@ func TestIntegrationLogoutAndChangePassword(t *testing.T) {
 }
 
 func TestIntegrationBootstrapAdminAndRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	a, err := e.svc.BootstrapAdmin(ctx, "Admin@Evently.local", "evently-admin", "Evently", "Admin")
@@ -304,6 +309,7 @@ func TestIntegrationBootstrapAdminAndRoles(t *testing.T) {
 }
 
 func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// Replicas starting together agree on one key.
@@ -375,6 +381,7 @@ func testKEK(t *testing.T) *token.KEK {
 // failures for one address (known or not) the next attempt is refused with a wait, even
 // with the right password, until the wait passes; a success clears the count.
 func TestIntegrationLoginThrottlePerAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.register(t, "kurt@example.com")
@@ -437,6 +444,7 @@ func issuedAt(t *testing.T, e *env, access string) time.Time {
 // announced on the identity topic), while tokens issued afterwards, even within the same
 // second, stay valid.
 func TestIntegrationSessionsRevokedAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "evently-admin", "R", "Oot"); err != nil {

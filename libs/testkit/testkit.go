@@ -22,9 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
-	"evently.dev/libs/consumer"
 	"evently.dev/libs/migrate"
-	"evently.dev/libs/outbox"
 	"evently.dev/libs/pg"
 )
 
@@ -127,16 +125,13 @@ func DB(t testing.TB, schema string) *bun.DB {
 	return db
 }
 
-// MigratedDB opens a fresh database (see DB) and applies what the platform applies at a
-// service's start: the outbox and inbox tables, then the service's own migrations (nil
-// for none).
-func MigratedDB(t testing.TB, schema string, service fs.FS) *bun.DB {
+// MigratedDB opens a fresh database (see DB) and applies sources to schema. A service's
+// tests pass what the platform applies at its start: outbox.Migrations,
+// consumer.Migrations, then the service's own (testkit does not import those packages,
+// so tests that need neither do not link the Kafka client).
+func MigratedDB(t testing.TB, schema string, sources ...fs.FS) *bun.DB {
 	t.Helper()
 	db := DB(t, schema)
-	sources := []fs.FS{outbox.Migrations, consumer.Migrations}
-	if service != nil {
-		sources = append(sources, service)
-	}
 	if _, err := migrate.Up(context.Background(), db, schema, sources...); err != nil {
 		t.Fatalf("testkit: migrate %s: %v", schema, err)
 	}

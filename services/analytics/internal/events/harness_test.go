@@ -17,8 +17,10 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/analytics/internal/app"
@@ -47,7 +49,7 @@ type system struct {
 func newSystem(t *testing.T, tz string) *system {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.MigratedDB(t, "analytics", migrations.FS)
+	db := testkit.MigratedDB(t, "analytics", outbox.Migrations, consumer.Migrations, migrations.FS)
 	st := store.New(db)
 	if _, err := st.AdoptTimezone(ctx, tz); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/booking/internal/app"
@@ -37,7 +39,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.MigratedDB(t, "booking", migrations.FS)
+	db := testkit.MigratedDB(t, "booking", outbox.Migrations, consumer.Migrations, migrations.FS)
 	h := &harness{db: db, inv: inventorytest.New(t, secret), store: store.New(db), clock: time.Now().UTC()}
 	client := inventory.New(inventory.Options{BaseURL: h.inv.URL, Secret: secret, Timeout: 2 * time.Second,
 		Retries: 1, RetryBackoff: 5 * time.Millisecond})

@@ -13,6 +13,7 @@ import (
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/booking/internal/app"
@@ -24,7 +25,7 @@ import (
 
 func TestIntegrationCatalogReadModel(t *testing.T) {
 	t.Parallel()
-	db := testkit.MigratedDB(t, "booking", migrations.FS)
+	db := testkit.MigratedDB(t, "booking", outbox.Migrations, consumer.Migrations, migrations.FS)
 	ctx := context.Background()
 	st := store.New(db)
 	h := &events.Handlers{App: app.New(st, nil, payment.Simulated{}, slog.New(slog.NewTextHandler(io.Discard, nil))),

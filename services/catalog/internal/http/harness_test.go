@@ -16,8 +16,10 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/logging"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/catalog/internal/app"
@@ -42,7 +44,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.MigratedDB(t, "catalog", migrations.FS)
+	db := testkit.MigratedDB(t, "catalog", outbox.Migrations, consumer.Migrations, migrations.FS)
 	rdb, prefix := testkit.Redis(t)
 	log := logging.NewTo(testWriter{t}, "catalog-test", "error")
 	c := cache.Browse{Cache: cache.New(rdb, prefix, time.Minute, log)}

@@ -14,7 +14,9 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/apperr"
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/sessions"
 	"evently.dev/libs/testkit"
 
@@ -40,7 +42,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.MigratedDB(t, "identity", migrations.FS)
+	db := testkit.MigratedDB(t, "identity", outbox.Migrations, consumer.Migrations, migrations.FS)
 	st := store.New(db)
 	keys, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, st)
 	if err != nil {

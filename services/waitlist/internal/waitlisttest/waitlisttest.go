@@ -17,6 +17,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/consumer"
+	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/waitlist/migrations"
@@ -28,7 +30,7 @@ const Secret = "waitlist-test-secret"
 // DB opens a fresh, migrated database.
 func DB(t testing.TB) *bun.DB {
 	t.Helper()
-	return testkit.MigratedDB(t, "waitlist", migrations.FS)
+	return testkit.MigratedDB(t, "waitlist", outbox.Migrations, consumer.Migrations, migrations.FS)
 }
 
 // Seat is one seat of the stand-in's event.

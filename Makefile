@@ -7,7 +7,8 @@ SHELL := /bin/bash
 # `go test ./...` stops at module boundaries in a workspace, so every target loops over
 # the workspace's modules.
 MODULES = $(shell go list -m -f '{{.Dir}}')
-GO_TEST_FLAGS ?= -race -count=1 -timeout 15m
+# Test flags are GO_TEST_FLAGS from the environment or the command line
+# (`make test GO_TEST_FLAGS=-v`); their default lives in scripts/test.sh alone.
 
 .PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed bench images deploy-check
 
@@ -25,6 +26,9 @@ stop: ## stop services started by `make start`
 
 test: infra-up ## run every module's tests against the real local servers, then the container checks
 	@bash scripts/test.sh
+
+test-unit: ## run every module's tests with -short: no servers needed, integration tests skip
+	@bash scripts/test.sh unit
 
 bench: infra-up ## start a private copy, run the load scenarios and baselines, write bench/results/<UTC date>/ (BENCH_FLAGS=...)
 	@go run ./bench/cmd/bench $(BENCH_FLAGS)

@@ -266,13 +266,8 @@ redis_up() {
     if live_pid "$REDIS_PID" redis-server >/dev/null; then
       log "[redis] already up ($(elapsed "$t0")): $where"
     else
-      # The app relies on key-expiry notifications; say so rather than
-      # reconfigure a server we do not own.
-      local nke
-      nke=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config get notify-keyspace-events 2>/dev/null | tail -n1 || true)
-      # 'A' is Redis' alias for all event classes, x included.
-      [[ $nke == *E* && ( $nke == *x* || $nke == *A* ) ]] ||
-        warn "[redis] external server lacks notify-keyspace-events Ex (has '$nke')"
+      # Any Redis will do: the services need no server-side setting (lapsed holds are
+      # found by inventory's sweep, not by key-expiry notifications).
       log "[redis] already reachable at $REDIS_HOST:$REDIS_PORT (not started by infra.sh; left alone)"
     fi
     return 0
@@ -289,8 +284,6 @@ dir "$REDIS_DIR"
 # A cache/lock store for tests: no persistence, nothing to fsync.
 save ""
 appendonly no
-# Expired-key events drive hold/reservation timeouts in the app.
-notify-keyspace-events Ex
 EOF
   if ! redis-server "$REDIS_DIR/redis.conf" 9>&-; then
     tail_log "$REDIS_LOG"; die "[redis] failed to start"

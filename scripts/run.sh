@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every Evently service and the gateway on this machine against the local
-# servers of infra.sh. `run.sh` stays in the foreground until Ctrl-C and then stops what it
-# started; `run.sh start` detaches (pids in the state dir) and `run.sh stop` ends them, which
-# is how the end-to-end tests bring up a private copy of the whole system.
+# servers of infra.sh. `run.sh` seeds the demo data (seed.sh), stays in the foreground until
+# Ctrl-C and then stops what it started; `run.sh start` detaches (pids in EVENTLY_RUN_DIR)
+# without seeding and `run.sh stop` ends them, which is how the end-to-end tests and the
+# bench bring up a private copy of the whole system.
 #
 # Isolation knobs (the e2e tests set all of them so a `make run` copy keeps running):
 #   EVENTLY_PORT_BASE   gateway port; services take the next six ports   (8080)

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Runs every module's tests (unit, integration and end-to-end) against the real servers
 # that infra.sh started. Integration tests isolate themselves (own database, topic names,
-# key prefixes), so packages run in parallel and the suite can run repeatedly.
+# key prefixes), so packages and tests run in parallel and the suite can run repeatedly.
+#   test.sh        everything, then the container checks and Schemathesis
+#   test.sh unit   every module with -short: no servers needed (testkit skips the tests
+#                  that need one), nothing else
+# GO_TEST_FLAGS overrides the go test flags; this is their only default.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 : "${GO_TEST_FLAGS:=-race -count=1 -timeout 15m}"
+mode=${1:-all}
+case $mode in
+  all) ;;
+  unit) GO_TEST_FLAGS="$GO_TEST_FLAGS -short" ;;
+  *) die "usage: test.sh [unit]" ;;
+esac
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}" REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://evently:evently@127.0.0.1:5432/evently?sslmode=disable}"
 
@@ -17,6 +27,12 @@ for m in $(go list -m -f '{{.Dir}}'); do
   # shellcheck disable=SC2086
   if ! (cd "$m" && go test $GO_TEST_FLAGS ./...); then failed+=("$rel"); fi
 done
+if [[ $mode == unit ]]; then
+  log "[test] unit run finished in $(elapsed "$t")"
+  if ((${#failed[@]})); then log "[test] FAILED modules: ${failed[*]}"; exit 1; fi
+  log "[test] all modules passed"
+  exit 0
+fi
 # The deployment files: images built and run under podman, a Compose file run for real.
 # tests/deploy's Go checks already ran in the loop above.
 log "=== deploy-check (containers)"

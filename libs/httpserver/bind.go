@@ -17,12 +17,21 @@ import (
 // BindJSON decodes the request body strictly into dst: unknown fields, trailing data,
 // wrong types and oversize bodies become 400/413 errors that name the offending field.
 func BindJSON(c echo.Context, dst any) error {
-	req := c.Request()
-	ct := req.Header.Get(echo.HeaderContentType)
+	if err := RequireJSON(c); err != nil {
+		return err
+	}
+	return DecodeJSON(c.Request().Body, dst)
+}
+
+// RequireJSON refuses a body declared as anything but JSON with a 400
+// unsupported_media_type. A request without Content-Type is accepted, so plain clients
+// (curl -d) need not set one; handlers that decode with DecodeJSON call it first.
+func RequireJSON(c echo.Context) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
 	}
-	return DecodeJSON(req.Body, dst)
+	return nil
 }
 
 // DecodeJSON is BindJSON's decoder, usable on any reader (and by fuzz tests). A string

@@ -11,6 +11,7 @@ import (
 )
 
 func TestIntegrationConcurrentRunnersApplyEachMigrationOnce(t *testing.T) {
+	t.Parallel()
 	db := testkit.DB(t, "svc")
 	src := fstest.MapFS{
 		"20261125120000_init.up.sql":   {Data: []byte("CREATE TABLE things (id int PRIMARY KEY); INSERT INTO things VALUES (1);")},
@@ -46,6 +47,7 @@ func TestIntegrationConcurrentRunnersApplyEachMigrationOnce(t *testing.T) {
 }
 
 func TestIntegrationFailedMigrationIsNotMarkedApplied(t *testing.T) {
+	t.Parallel()
 	db := testkit.DB(t, "svc")
 	ctx := context.Background()
 	bad := fstest.MapFS{
@@ -63,7 +65,9 @@ func TestIntegrationFailedMigrationIsNotMarkedApplied(t *testing.T) {
 		t.Fatalf("applied versions %v, want [1]", versions)
 	}
 	var exists bool
-	_ = db.NewRaw("SELECT to_regclass('svc.b') IS NOT NULL").Scan(ctx, &exists)
+	if err := db.NewRaw("SELECT to_regclass('svc.b') IS NOT NULL").Scan(ctx, &exists); err != nil {
+		t.Fatal(err)
+	}
 	if exists {
 		t.Fatal("the failed migration's table survived: it was not transactional")
 	}

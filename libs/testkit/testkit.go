@@ -1,6 +1,8 @@
 // Package testkit gives integration tests isolated use of the real local servers: a fresh
 // PostgreSQL database per test, unique Kafka topic and Redis key-prefix names, and polling
-// helpers. Nothing here mocks a server.
+// helpers. Nothing here mocks a server. Every helper that needs a server skips its test
+// under -short (so `make test-unit` runs without servers) and otherwise fails with a
+// message naming `make infra-up` when the server does not answer.
 package testkit
 
 import (
@@ -8,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"regexp"
@@ -19,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/migrate"
 	"evently.dev/libs/pg"
 )
 
@@ -51,6 +55,15 @@ func RedisAddr() string {
 	return "127.0.0.1:6379"
 }
 
+// NeedsServer skips t under -short, naming the server it needs; integration tests call it
+// (the helpers below do) before touching a server, so the unit run never waits on one.
+func NeedsServer(t testing.TB, server string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("testkit: needs %s (started by `make infra-up`); skipped under -short", server)
+	}
+}
+
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 
 // Name returns base plus a random suffix, lower-case, for topics, groups and prefixes.
@@ -65,10 +78,11 @@ func Name(t testing.TB, base string) string {
 // returns its URL (services under test connect to it like to any other).
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	NeedsServer(t, "PostgreSQL")
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, AdminDatabaseURL())
 	if err != nil {
-		t.Fatalf("testkit: connect to postgres (run `make infra-up`): %v", err)
+		t.Fatalf("testkit: PostgreSQL at %s is not answering (start it with `make infra-up`): %v", redact(AdminDatabaseURL()), err)
 	}
 	defer admin.Close(ctx)
 	name := "t_" + nonName.ReplaceAllString(strings.ToLower(Name(t, shortName(t.Name()))), "_")
@@ -111,12 +125,35 @@ func DB(t testing.TB, schema string) *bun.DB {
 	return db
 }
 
+// MigratedDB opens a fresh database (see DB) and applies sources to schema. A service's
+// tests pass what the platform applies at its start: outbox.Migrations,
+// consumer.Migrations, then the service's own (testkit does not import those packages,
+// so tests that need neither do not link the Kafka client).
+func MigratedDB(t testing.TB, schema string, sources ...fs.FS) *bun.DB {
+	t.Helper()
+	db := DB(t, schema)
+	if _, err := migrate.Up(context.Background(), db, schema, sources...); err != nil {
+		t.Fatalf("testkit: migrate %s: %v", schema, err)
+	}
+	return db
+}
+
+// redact hides the password of a database URL in messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the configured URL"
+	}
+	return u.Redacted()
+}
+
 // Redis returns a client and a unique key prefix; keys under the prefix are deleted at cleanup.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
+	NeedsServer(t, "Redis")
 	c := redis.NewClient(&redis.Options{Addr: RedisAddr()})
 	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("testkit: connect to redis (run `make infra-up`): %v", err)
+		t.Fatalf("testkit: Redis at %s is not answering (start it with `make infra-up`): %v", RedisAddr(), err)
 	}
 	prefix := Name(t, "t") + ":"
 	t.Cleanup(func() {
@@ -134,10 +171,15 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	return c, prefix
 }
 
-// Eventually polls cond every 20 ms until it holds or timeout passes, then fails the test.
+// Eventually polls cond until it holds or timeout passes, then fails the test. It polls
+// every 20 ms at first and backs off to every 250 ms, so a quick effect is seen at once
+// while a slow one does not flood the system under test with requests. cond may itself
+// fail the test (t.Fatalf) on an answer that no amount of waiting will change. format and
+// args are formatted only on failure, so a Lazy argument reports the last value cond saw.
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	wait := 20 * time.Millisecond
 	for {
 		if cond() {
 			return
@@ -145,6 +187,14 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		if time.Now().After(deadline) {
 			t.Fatalf("testkit: timed out after %s waiting for: %s", timeout, fmt.Sprintf(format, args...))
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(wait)
+		wait = min(wait*3/2, 250*time.Millisecond)
 	}
 }
+
+// Lazy is a message argument computed when the message is formatted, such as the last
+// state a poll saw.
+type Lazy func() string
+
+// String implements fmt.Stringer.
+func (l Lazy) String() string { return l() }

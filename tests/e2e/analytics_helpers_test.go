@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"evently.dev/libs/testkit"
 )
 
 // anMoney is one currency's row of an analytics report.
@@ -112,15 +114,10 @@ func anMatches(a anEvent, tr anTruth) (bool, string) {
 // anWaitFor polls cond until it holds or timeout passes; detail (optional) is reported on failure.
 func anWaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool, detail ...*string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			d := ""
-			if len(detail) > 0 && detail[0] != nil {
-				d = ": " + *detail[0]
-			}
-			t.Fatalf("timed out after %s waiting until %s%s", timeout, what, d)
+	testkit.Eventually(t, timeout, cond, "%s%v", what, testkit.Lazy(func() string {
+		if len(detail) > 0 && detail[0] != nil {
+			return ": " + *detail[0]
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return ""
+	}))
 }

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"evently.dev/libs/testkit"
 )
 
 // bkEvent creates a template and an event on it as a DRAFT, sets its cancellation policy
@@ -27,22 +30,20 @@ func bkEvent(t testing.TB, adminTok string, templateBody map[string]any, basePri
 // while inventory is still learning about a just-published event.
 func bkHold(t testing.TB, token, eventID string, seatIDs []string) (string, int64) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r := call(t, "POST", "/api/v1/seats/hold", token, map[string]any{"event_id": eventID, "seat_ids": seatIDs})
-		if r.Status == 201 {
-			var h struct {
-				HoldID      string `json:"hold_id"`
-				TotalAmount int64  `json:"total_amount"`
-			}
-			r.Decode(t, &h)
-			return h.HoldID, h.TotalAmount
-		}
-		if time.Now().After(deadline) || (r.Status != 404 && r.Status != 409) {
+	var r resp
+	testkit.Eventually(t, 15*time.Second, func() bool {
+		r = call(t, "POST", "/api/v1/seats/hold", token, map[string]any{"event_id": eventID, "seat_ids": seatIDs})
+		if r.Status != 201 && r.Status != 404 && r.Status != 409 {
 			t.Fatalf("hold %v: %d %s", seatIDs, r.Status, r.Body)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return r.Status == 201
+	}, "hold %v of %s on sale; last answer: %v", seatIDs, eventID, testkit.Lazy(func() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }))
+	var h struct {
+		HoldID      string `json:"hold_id"`
+		TotalAmount int64  `json:"total_amount"`
 	}
+	r.Decode(t, &h)
+	return h.HoldID, h.TotalAmount
 }
 
 // bkSeatStatuses reads the seat map and returns each seat's status, past the gateway's
@@ -66,21 +67,16 @@ func bkSeatStatuses(t testing.TB, token, eventID string) map[string]string {
 // bkWaitSeats polls the seat map until every seat has the wanted status.
 func bkWaitSeats(t testing.TB, token, eventID string, seats []string, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st := bkSeatStatuses(t, token, eventID)
-		ok := true
+	var st map[string]string
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		st = bkSeatStatuses(t, token, eventID)
 		for _, s := range seats {
-			ok = ok && st[s] == want
+			if st[s] != want {
+				return false
+			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("seats %v of %s never all became %s: %v", seats, eventID, want, st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return true
+	}, "seats %v of %s all %s; last seen: %v", seats, eventID, want, testkit.Lazy(func() string { return fmt.Sprint(st) }))
 }
 
 // bkBooking is the booking object as tests read it.
@@ -132,12 +128,10 @@ func bkConfirm(t testing.TB, token, holdID string) bkBooking {
 // not yet caught up with catalog's event.
 func bkCancelCall(t testing.TB, path, token string, body any) resp {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := call(t, "POST", path, token, body)
-		if r.Status != 503 || time.Now().After(deadline) {
-			return r
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var r resp
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		r = call(t, "POST", path, token, body)
+		return r.Status != 503
+	}, "POST %s answered other than 503 (booking's read model caught up with catalog)", path)
+	return r
 }

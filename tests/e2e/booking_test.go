@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"evently.dev/libs/testkit"
 )
 
 // TestBookingLifecycleUnderPolicies: hold → confirm → seats SOLD → cancel under each kind
@@ -214,20 +216,14 @@ func TestBookingEventCancelledRefundsAll(t *testing.T) {
 	holdID, _ := bkHold(t, user.AccessToken, eventID, secs[1].FirstSeats(2))
 	b := bkConfirm(t, user.AccessToken, holdID)
 	expect(t, call(t, "POST", "/api/v1/admin/events/"+eventID+"/cancel", admin, nil), 200)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var got bkBooking
+	var got bkBooking
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		got = bkBooking{}
 		expect(t, call(t, "GET", "/api/v1/bookings/"+b.BookingID, user.AccessToken, nil), 200).Decode(t, &got)
-		if got.Status == "CANCELLED" {
-			if got.Payment.Status != "REFUNDED" || got.Payment.RefundAmount == nil || *got.Payment.RefundAmount != got.TotalAmount {
-				t.Fatalf("event cancellation refund: %+v", got.Payment)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("booking still %s after the event was cancelled", got.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return got.Status == "CANCELLED"
+	}, "booking %s cancelled with its event; last status %v", b.BookingID, testkit.Lazy(func() string { return got.Status }))
+	if got.Payment.Status != "REFUNDED" || got.Payment.RefundAmount == nil || *got.Payment.RefundAmount != got.TotalAmount {
+		t.Fatalf("event cancellation refund: %+v", got.Payment)
 	}
 	var list struct {
 		Items []bkCancellation `json:"items"`

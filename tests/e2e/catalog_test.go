@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"evently.dev/libs/contracts"
+	"evently.dev/libs/testkit"
 )
 
 func TestCatalogPublishFlowThroughGateway(t *testing.T) {
@@ -124,24 +126,20 @@ func waitCatalogOutboxSent(t *testing.T, eventID, typ string) []byte {
 		t.Skipf("no database of the system under test: %v", err)
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var payload []byte
+	var payload []byte
+	found := false
+	testkit.Eventually(t, 20*time.Second, func() bool {
 		var sent bool
 		err := conn.QueryRow(ctx, `SELECT payload::text, sent_at IS NOT NULL FROM catalog.outbox
 			WHERE key = $1 AND type = $2 ORDER BY created_at DESC LIMIT 1`, eventID, typ).Scan(&payload, &sent)
-		if err == nil && sent {
-			if !json.Valid(payload) {
-				t.Fatalf("%s payload is not JSON", typ)
-			}
-			return payload
-		}
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s for %s not sent by the relay (found=%v)", typ, eventID, err == nil)
-		}
-		time.Sleep(100 * time.Millisecond)
+		found = err == nil
+		return found && sent
+	}, "%s for %s sent by the relay (row found: %v)", typ, eventID, testkit.Lazy(func() string { return fmt.Sprint(found) }))
+	if !json.Valid(payload) {
+		t.Fatalf("%s payload is not JSON", typ)
 	}
+	return payload
 }

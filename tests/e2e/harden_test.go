@@ -10,19 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"evently.dev/libs/testkit"
 )
 
-// eventually retries check every 50 ms for up to 3 s; revocations travel through Redis
-// pub/sub to the gateway, which takes milliseconds, not zero.
+// eventually retries check for up to 3 s; revocations travel through Redis pub/sub to the
+// gateway, which takes milliseconds, not zero.
 func eventually(t *testing.T, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 3 s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 3*time.Second, check, "%s", what)
 }
 
 func TestSessionsRevokedAtOnce(t *testing.T) {

@@ -3,23 +3,23 @@ package e2e
 import (
 	"testing"
 	"time"
+
+	"evently.dev/libs/testkit"
 )
 
 // waitLedger polls the public availability of an event until inventory has built its seat
 // ledger from event.published (404 until then), and returns the availability JSON.
 func waitLedger(t testing.TB, eventID string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := call(t, "GET", "/api/v1/events/"+eventID+"/availability", "", nil)
-		if r.Status == 200 {
-			return r.JSON(t)
+	var r resp
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		r = call(t, "GET", "/api/v1/events/"+eventID+"/availability", "", nil)
+		if r.Status != 200 && r.Status != 404 {
+			t.Fatalf("ledger of %s: %d %s", eventID, r.Status, r.Body)
 		}
-		if r.Status != 404 || time.Now().After(deadline) {
-			t.Fatalf("ledger of %s not built: %d %s", eventID, r.Status, r.Body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return r.Status == 200
+	}, "ledger of %s built (availability answers 200, not 404)", eventID)
+	return r.JSON(t)
 }
 
 // holdSeats holds the seats for the token's user (201) and returns the hold JSON; it

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"evently.dev/libs/testkit"
 )
 
 // wlEntry is a waitlist entry as GET /waitlist/status/{event_id} shows it.
@@ -44,17 +47,12 @@ func wlStatus(t testing.TB, token, eventID string) wlEntry {
 // wlWaitStatus polls the caller's entry until it has the wanted status.
 func wlWaitStatus(t testing.TB, token, eventID, want string) wlEntry {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		e := wlStatus(t, token, eventID)
-		if e.Status == want {
-			return e
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waitlist entry of %s is %s, want %s: %+v", eventID, e.Status, want, e)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var e wlEntry
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		e = wlStatus(t, token, eventID)
+		return e.Status == want
+	}, "waitlist entry of %s %s; last seen: %v", eventID, want, testkit.Lazy(func() string { return fmt.Sprintf("%+v", e) }))
+	return e
 }
 
 // mailpitAPI is the SMTP catcher's HTTP API that scripts/infra.sh starts.
@@ -92,21 +90,16 @@ func mailSubjects(t testing.TB, addr string) []string {
 // returns how many such emails there are.
 func wlWaitMail(t testing.TB, addr, part string) int {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n := 0
-		subs := mailSubjects(t, addr)
+	var subs []string
+	n := 0
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		subs, n = mailSubjects(t, addr), 0
 		for _, s := range subs {
 			if strings.Contains(s, part) {
 				n++
 			}
 		}
-		if n > 0 {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no email %q for %s; inbox: %v", part, addr, subs)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return n > 0
+	}, "an email %q for %s; inbox: %v", part, addr, testkit.Lazy(func() string { return fmt.Sprint(subs) }))
+	return n
 }

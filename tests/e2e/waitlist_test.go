@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"evently.dev/libs/testkit"
 )
 
 // TestWaitlistOffersReserveSeatsInOrder: a sold-out event; four people queue; cancelled
@@ -21,17 +23,13 @@ func TestWaitlistOffersReserveSeatsInOrder(t *testing.T) {
 
 	// While seats are free, joining is refused.
 	early := registerUser(t)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testkit.Eventually(t, 15*time.Second, func() bool {
 		r := call(t, "POST", "/api/v1/waitlist", early.AccessToken, map[string]any{"event_id": eventID, "quantity": 1})
-		if r.Status == 409 {
-			break
-		}
-		if r.Status != 404 || time.Now().After(deadline) { // 404 while inventory learns the event
+		if r.Status != 409 && r.Status != 404 { // 404 while inventory learns the event
 			t.Fatalf("join with seats available: %d %s", r.Status, r.Body)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return r.Status == 409
+	}, "joining %s refused while seats are free (409, not 404)", eventID)
 
 	// Sell out: three buyers take 2 + 1 + 2 seats.
 	type sale struct {

@@ -21,6 +21,7 @@ import (
 // partitions so per-key ordering is exercised across partitions.
 func Config(t testing.TB) kafka.Config {
 	t.Helper()
+	testkit.NeedsServer(t, "Kafka")
 	return kafka.Config{
 		Brokers:     testkit.KafkaBrokers(),
 		TopicPrefix: testkit.Name(t, "t") + ".",
@@ -47,7 +48,7 @@ func Topics(t testing.TB, cfg kafka.Config, names ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := kafka.EnsureTopics(ctx, cfg, specs...); err != nil {
-		t.Fatalf("kafkatest: ensure topics: %v", err)
+		t.Fatalf("kafkatest: ensure topics on %v (is Kafka up? start it with `make infra-up`): %v", cfg.Brokers, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

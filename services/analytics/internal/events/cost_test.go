@@ -40,6 +40,7 @@ func (c *statementCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 // a rush's messages commit in a few milliseconds. The figures are what the handler and
 // the flush run; the runner adds BEGIN, one inbox insert and COMMIT per batch.
 func TestIntegrationStatementsPerBookingFact(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t, "UTC")
 	counter := &statementCounter{}
 	db := sys.db.WithQueryHook(counter)
@@ -146,6 +147,7 @@ func (c *txCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 // two topics, are batched per partition, and share each batch's BEGIN, inbox insert and
 // COMMIT. A backlog (the state after a rush) is the case batching is for.
 func TestIntegrationStatementsPerBookingThroughKafka(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t, "UTC")
 	counter := &txCounter{}
 	sys.store = store.New(sys.db.WithQueryHook(counter))

@@ -47,7 +47,27 @@ func Scope(gen int) func() consumer.TxScope {
 	return func() consumer.TxScope { return store.NewDeltas(gen) }
 }
 
+// apply hands e to the step for its producer; every step decodes the payload (see decode)
+// and projects it within tx.
 func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, e kafka.Event) error {
+	switch e.Type {
+	case contracts.TypeEventPublished, contracts.TypeEventUpdated, contracts.TypeEventCancelled:
+		return applyCatalog(ctx, tx, p, e)
+	case contracts.TypeHoldCreated, contracts.TypeHoldReleased, contracts.TypeHoldExpired,
+		contracts.TypeSeatsSold, contracts.TypeSeatsReleased:
+		return applyInventory(ctx, tx, p, e)
+	case contracts.TypeBookingConfirmed, contracts.TypeBookingCancelled:
+		return applyBooking(ctx, tx, p, log, e)
+	case contracts.TypeWaitlistJoined, contracts.TypeWaitlistOffered, contracts.TypeWaitlistConverted,
+		contracts.TypeWaitlistExpired, contracts.TypeWaitlistLeft:
+		return applyWaitlist(ctx, tx, p, e)
+	default:
+		return nil
+	}
+}
+
+// applyCatalog records a show's facts: name, category, start, sections, cancellation.
+func applyCatalog(ctx context.Context, tx bun.Tx, p store.Projector, e kafka.Event) error {
 	switch e.Type {
 	case contracts.TypeEventPublished:
 		var d contracts.EventPublished
@@ -61,13 +81,19 @@ func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, 
 			return err
 		}
 		return p.EventUpdated(ctx, tx, d)
-	case contracts.TypeEventCancelled:
+	default: // contracts.TypeEventCancelled
 		var d contracts.EventCancelled
 		if err := decode(e, &d, &d.EventID); err != nil {
 			return err
 		}
 		d.CancelledAt = at(d.CancelledAt, e)
 		return p.EventCancelled(ctx, tx, d)
+	}
+}
+
+// applyInventory follows holds and the seat ledger.
+func applyInventory(ctx context.Context, tx bun.Tx, p store.Projector, e kafka.Event) error {
+	switch e.Type {
 	case contracts.TypeHoldCreated:
 		var d contracts.HoldCreated
 		if err := decode(e, &d, &d.EventID); err != nil {
@@ -76,29 +102,39 @@ func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, 
 		return p.HoldCreated(ctx, tx, d, at(d.CreatedAt, e))
 	case contracts.TypeHoldReleased:
 		var d contracts.HoldReleased
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.HoldEnded(ctx, tx, d.HoldID, d.EventID, store.HoldReleased)
+		return holdEnded(ctx, tx, p, e, &d, &d.HoldID, &d.EventID, store.HoldReleased)
 	case contracts.TypeHoldExpired:
 		var d contracts.HoldExpired
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.HoldEnded(ctx, tx, d.HoldID, d.EventID, store.HoldExpired)
+		return holdEnded(ctx, tx, p, e, &d, &d.HoldID, &d.EventID, store.HoldExpired)
 	case contracts.TypeSeatsSold:
 		var d contracts.SeatsSold
 		if err := decode(e, &d, &d.EventID); err != nil {
 			return err
 		}
 		return p.SeatsSold(ctx, tx, d)
-	case contracts.TypeSeatsReleased:
+	default: // contracts.TypeSeatsReleased
 		var d contracts.SeatsReleased
 		if err := decode(e, &d, &d.EventID); err != nil {
 			return err
 		}
 		return p.SeatsReleased(ctx, tx, d)
-	case contracts.TypeBookingConfirmed:
+	}
+}
+
+// holdEnded decodes a hold's end into dst, whose holdID and eventID fields it reads, and
+// records status.
+func holdEnded(ctx context.Context, tx bun.Tx, p store.Projector, e kafka.Event, dst any, holdID, eventID *string,
+	status string) error {
+	if err := decode(e, dst, eventID); err != nil {
+		return err
+	}
+	return p.HoldEnded(ctx, tx, *holdID, *eventID, status)
+}
+
+// applyBooking counts sales and refunds. A cancellation of a booking this generation never
+// saw confirmed is logged and not counted: there is nothing to subtract it from.
+func applyBooking(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, e kafka.Event) error {
+	if e.Type == contracts.TypeBookingConfirmed {
 		var d contracts.BookingConfirmed
 		if err := decode(e, &d, &d.EventID); err != nil {
 			return err
@@ -107,50 +143,48 @@ func apply(ctx context.Context, tx bun.Tx, p store.Projector, log *slog.Logger, 
 			return consumer.Permanent(fmt.Errorf("%s %s: booking_id and currency are required", e.Type, e.ID))
 		}
 		return p.BookingConfirmed(ctx, tx, d, at(d.ConfirmedAt, e))
-	case contracts.TypeBookingCancelled:
-		var d contracts.BookingCancelled
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		known, err := p.BookingCancelled(ctx, tx, d, at(d.CancelledAt, e))
-		if err == nil && !known {
-			log.WarnContext(ctx, "cancellation of a booking never confirmed here; not counted",
-				"booking_id", d.BookingID, "event_id", d.EventID, "ce_id", e.ID)
-		}
+	}
+	var d contracts.BookingCancelled
+	if err := decode(e, &d, &d.EventID); err != nil {
 		return err
+	}
+	known, err := p.BookingCancelled(ctx, tx, d, at(d.CancelledAt, e))
+	if err == nil && !known {
+		log.WarnContext(ctx, "cancellation of a booking never confirmed here; not counted",
+			"booking_id", d.BookingID, "event_id", d.EventID, "ce_id", e.ID)
+	}
+	return err
+}
+
+// applyWaitlist moves an entry to the state its fact names and bumps that fact's counter.
+func applyWaitlist(ctx context.Context, tx bun.Tx, p store.Projector, e kafka.Event) error {
+	switch e.Type {
 	case contracts.TypeWaitlistJoined:
 		var d contracts.WaitlistJoined
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryWaiting, "waitlist_joined")
+		return entryMoved(ctx, tx, p, e, &d, &d.EntryID, &d.EventID, store.EntryWaiting, "waitlist_joined")
 	case contracts.TypeWaitlistOffered:
 		var d contracts.WaitlistOffered
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryOffered, "offers_made")
+		return entryMoved(ctx, tx, p, e, &d, &d.EntryID, &d.EventID, store.EntryOffered, "offers_made")
 	case contracts.TypeWaitlistConverted:
 		var d contracts.WaitlistConverted
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryConverted, "offers_converted")
+		return entryMoved(ctx, tx, p, e, &d, &d.EntryID, &d.EventID, store.EntryConverted, "offers_converted")
 	case contracts.TypeWaitlistExpired:
 		var d contracts.WaitlistExpired
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryExpired, "offers_expired")
-	case contracts.TypeWaitlistLeft:
+		return entryMoved(ctx, tx, p, e, &d, &d.EntryID, &d.EventID, store.EntryExpired, "offers_expired")
+	default: // contracts.TypeWaitlistLeft
 		var d contracts.WaitlistLeft
-		if err := decode(e, &d, &d.EventID); err != nil {
-			return err
-		}
-		return p.Waitlist(ctx, tx, d.EntryID, d.EventID, store.EntryLeft, "waitlist_left")
-	default:
-		return nil
+		return entryMoved(ctx, tx, p, e, &d, &d.EntryID, &d.EventID, store.EntryLeft, "waitlist_left")
 	}
+}
+
+// entryMoved decodes a waitlist fact into dst, whose entryID and eventID fields it reads,
+// and records the entry's new status and counter.
+func entryMoved(ctx context.Context, tx bun.Tx, p store.Projector, e kafka.Event, dst any, entryID, eventID *string,
+	status, counter string) error {
+	if err := decode(e, dst, eventID); err != nil {
+		return err
+	}
+	return p.Waitlist(ctx, tx, *entryID, *eventID, status, counter)
 }
 
 // decode unmarshals the payload and checks the show id, which every read model is keyed

@@ -20,7 +20,6 @@ import (
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/kafka"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -50,10 +49,7 @@ type system struct {
 func newSystem(t *testing.T, tz string) *system {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.DB(t, "analytics")
-	if _, err := migrate.Up(ctx, db, "analytics", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "analytics", outbox.Migrations, consumer.Migrations, migrations.FS)
 	st := store.New(db)
 	if _, err := st.AdoptTimezone(ctx, tz); err != nil {
 		t.Fatal(err)

@@ -111,6 +111,7 @@ func byCurrency(list []moneyJSON) map[string]moneyJSON {
 // of the script, that redelivered messages change nothing, and that a rebuild from the
 // topics' beginning reproduces the same numbers and keeps consuming afterwards.
 func TestIntegrationScriptedSaleTotalsDuplicatesAndRebuild(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	berlin, _ := domain.LoadZone("Europe/Berlin")
 	sys := newSystem(t, "Europe/Berlin")
@@ -425,6 +426,7 @@ func rockSections(s *script, ev *scriptEvent) (stalls, balcony string) {
 // TestIntegrationReportsOnEmptyDataAnswerZeros checks that every endpoint answers 200
 // with zeros (never NaN, null rates or an error) before any fact arrived.
 func TestIntegrationReportsOnEmptyDataAnswerZeros(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t, "UTC")
 	for _, path := range []string{"/api/v1/admin/events/analytics", "/api/v1/admin/analytics/revenue",
 		"/api/v1/admin/analytics/revenue?group_by=category", "/api/v1/admin/analytics/popular-events?by=fill_rate",
@@ -443,6 +445,7 @@ func TestIntegrationReportsOnEmptyDataAnswerZeros(t *testing.T) {
 
 // TestIntegrationBadParametersAre4xxProblems checks refused queries and access rules.
 func TestIntegrationBadParametersAre4xxProblems(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t, "UTC")
 	tests := []struct {
 		path, role string

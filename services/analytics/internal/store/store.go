@@ -11,6 +11,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/analytics/internal/domain"
 )
 
@@ -26,6 +28,12 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // DB exposes the pool for the consumer runner.
 func (s *Store) DB() *bun.DB { return s.db }
+
+// inTx runs fn in one transaction. The generation row has no repository of its own, so
+// fn gets the transaction itself.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.IDB) error) error {
+	return pg.InTx(ctx, s.db, func(db bun.IDB) bun.IDB { return db }, fn)
+}
 
 // CurrentGeneration reads the generation row.
 func (s *Store) CurrentGeneration(ctx context.Context) (domain.Generation, error) {
@@ -59,7 +67,7 @@ var ErrRebuildRaced = errors.New("another rebuild started or finished meanwhile"
 // as building.
 func (s *Store) StartBuild(ctx context.Context, tz string) (int, error) {
 	var next int
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.IDB) error {
 		var serving int
 		var building sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT serving, building FROM generation FOR UPDATE`).
@@ -84,7 +92,7 @@ func (s *Store) StartBuild(ctx context.Context, tz string) (int, error) {
 
 // SwitchTo makes gen, a finished rebuild, the serving generation, atomically.
 func (s *Store) SwitchTo(ctx context.Context, gen int) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.IDB) error {
 		res, err := tx.ExecContext(ctx, `UPDATE generation SET serving = building, timezone = building_timezone,
 			building = NULL, building_timezone = NULL, building_started_at = NULL, switched_at = now()
 			WHERE building = ?`, gen)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestIntegrationCancelUnderPolicy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	tiered := &refund.Policy{Version: 2, AllowCancellation: true, FeeType: refund.FeeFixed, FeeAmount: 500,
@@ -92,6 +93,7 @@ func TestIntegrationCancelUnderPolicy(t *testing.T) {
 }
 
 func TestIntegrationCancelAccess(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	user := newUser()
@@ -113,6 +115,7 @@ func TestIntegrationCancelAccess(t *testing.T) {
 }
 
 func TestIntegrationCancellationApproval(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	p := &refund.Policy{Version: 1, AllowCancellation: true, RequiresApproval: true, FeeType: refund.FeePercentage,
@@ -173,6 +176,7 @@ func TestIntegrationCancellationApproval(t *testing.T) {
 }
 
 func TestIntegrationEventCancelledRefundsEveryBooking(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	ev := h.event(t, 100*time.Hour, &refund.Policy{Version: 1, AllowCancellation: true, RequiresApproval: true,
@@ -244,6 +248,7 @@ func ptr[T any](v T) *T { return &v }
 // stricter policy (no cancellation, approval required) does not reach earlier bookings,
 // and a booking confirmed after the change gets the new one.
 func TestIntegrationCancelUsesPolicyAtPurchase(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	open := &refund.Policy{Version: 1, AllowCancellation: true}

@@ -22,6 +22,7 @@ import (
 )
 
 func TestIntegrationConfirmSuccess(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	user := newUser()
 	ev := h.event(t, 72*time.Hour, nil)
@@ -76,6 +77,7 @@ func TestIntegrationConfirmSuccess(t *testing.T) {
 }
 
 func TestIntegrationConfirmEventMismatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	user := newUser()
 	hold := h.inv.AddHold(user, h.event(t, time.Hour, nil), time.Minute, map[string]int64{"A-R1-S1": 100})
@@ -92,6 +94,7 @@ func TestIntegrationConfirmEventMismatch(t *testing.T) {
 var refPattern = regexp.MustCompile(`^EVT-[0-9]{8}-[A-Z0-9]{6}$`)
 
 func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	owner, stranger := newUser(), newUser()
 	ev := h.event(t, time.Hour, nil)
@@ -142,6 +145,7 @@ func TestIntegrationConfirmRefusedByInventory(t *testing.T) {
 }
 
 func TestIntegrationConfirmAfterLostAnswer(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ev := h.event(t, time.Hour, nil)
 
@@ -237,6 +241,7 @@ func TestIntegrationConfirmAfterLostAnswer(t *testing.T) {
 // TestIntegrationLegacyPendingIsReconciled covers bookings left PENDING by the earlier
 // two-step saga: the reconciler still finishes them after an upgrade.
 func TestIntegrationLegacyPendingIsReconciled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ev := h.event(t, time.Hour, nil)
 	opts := app.ReconcileOptions{MinAge: 5 * time.Second, Batch: 10, Lease: 30 * time.Second}
@@ -291,6 +296,7 @@ func pendingRow(t *testing.T, h *harness, user string, hold uuid.UUID) domain.Bo
 }
 
 func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	user := newUser()
 	ev := h.event(t, time.Hour, nil)
@@ -339,6 +345,7 @@ func TestIntegrationConcurrentConfirmsOfOneHold(t *testing.T) {
 // those rolls back and is written one by one (refunding them at once), and every hold
 // still ends in exactly one booking with exactly one booking.confirmed.
 func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.svc = app.NewWith(h.store, h.svc.Inventory, &payment.Simulated{}, h.svc.Log, 64, 1)
 	h.svc.Now = func() time.Time { return h.clock }
@@ -420,6 +427,7 @@ func TestIntegrationBatchedConfirmsWithACancelledEvent(t *testing.T) {
 // the request still answers its new booking as created, once, with its Idempotency-Key
 // and payment method, and booking.confirmed is written once.
 func TestIntegrationReconcilerWritesFirst(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	user := newUser()
 	ev := h.event(t, time.Hour, nil)

@@ -14,7 +14,6 @@ import (
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/contracts/inventoryapi/inventoryapitest"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -45,10 +44,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.DB(t, "booking")
-	if _, err := migrate.Up(context.Background(), db, "booking", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "booking", outbox.Migrations, consumer.Migrations, migrations.FS)
 	h := &harness{db: db, inv: inventoryapitest.New(t, secret), store: store.New(db), clock: time.Now().UTC(),
 		pay: &payment.Simulated{DeclineMethods: []string{declinedCard}}}
 	client := inventory.New(inventory.Options{BaseURL: h.inv.URL, Secret: secret, Timeout: 2 * time.Second,

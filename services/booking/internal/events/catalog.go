@@ -34,7 +34,7 @@ type Handlers struct {
 
 // Catalog handles evently.catalog.events.v1 inside the consumer's transaction tx.
 func (h *Handlers) Catalog(ctx context.Context, tx bun.Tx, e kafka.Event) error {
-	r := store.WithTx(tx)
+	r := store.New(tx)
 	switch e.Type {
 	case contracts.TypeEventPublished:
 		var p contracts.EventPublished

@@ -13,7 +13,6 @@ import (
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/kafka"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -25,11 +24,9 @@ import (
 )
 
 func TestIntegrationCatalogReadModel(t *testing.T) {
-	db := testkit.DB(t, "booking")
+	t.Parallel()
+	db := testkit.MigratedDB(t, "booking", outbox.Migrations, consumer.Migrations, migrations.FS)
 	ctx := context.Background()
-	if _, err := migrate.Up(ctx, db, "booking", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
 	st := store.New(db)
 	h := &events.Handlers{App: app.New(st, nil, &payment.Simulated{}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

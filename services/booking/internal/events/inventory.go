@@ -48,7 +48,7 @@ func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) erro
 		pending.commits = append(pending.commits, c)
 		return nil
 	}
-	return h.App.RecordSale(ctx, store.WithTx(tx), c)
+	return h.App.RecordSale(ctx, store.New(tx), c)
 }
 
 // SalesScope is the Options.Scope of the consumer running Inventory: a batch's sales are
@@ -66,5 +66,5 @@ func (s *sales) Flush(ctx context.Context, tx bun.Tx) error {
 	if len(s.commits) == 0 {
 		return nil
 	}
-	return s.app.RecordSales(ctx, store.WithTx(tx), s.commits)
+	return s.app.RecordSales(ctx, store.New(tx), s.commits)
 }

@@ -35,7 +35,7 @@ func (h *Handler) confirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireJSON(c); err != nil {
+	if err := httpserver.RequireJSON(c); err != nil {
 		return err
 	}
 	req, err := DecodeConfirm(c.Request().Body, c.Request().Header.Get(HeaderIdempotencyKey))
@@ -162,14 +162,6 @@ func queryUUID(c echo.Context, name string, bad *apperr.Fields) uuid.UUID {
 	return id
 }
 
-// requireJSON refuses a body declared as anything but JSON (no Content-Type is accepted).
-func requireJSON(c echo.Context) error {
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
-	}
-	return nil
-}
-
 // readReason decodes an optional {"reason": "..."} body; an empty body is no reason.
 func readReason(c echo.Context) (string, error) {
 	raw, err := io.ReadAll(c.Request().Body)
@@ -179,7 +171,7 @@ func readReason(c echo.Context) (string, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "", nil
 	}
-	if err := requireJSON(c); err != nil {
+	if err := httpserver.RequireJSON(c); err != nil {
 		return "", err
 	}
 	var in reasonBody

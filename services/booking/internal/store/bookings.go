@@ -124,7 +124,7 @@ func (r bookingRow) toDomain() domain.Booking {
 func (s *Store) InsertBooking(ctx context.Context, b domain.Booking) error {
 	row := fromBooking(b)
 	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
-	switch constraint(err) {
+	switch pg.ConstraintName(err) {
 	case "":
 		return wrap("insert booking", err)
 	case "bookings_booking_ref_key":
@@ -342,7 +342,7 @@ func (s *Store) ClaimReconciled(ctx context.Context, id uuid.UUID, key, method s
 	err := s.db.NewRaw(`UPDATE bookings SET reconciled = false, idempotency_key = COALESCE(idempotency_key, ?),
 			payment_method = ?
 		WHERE id = ? AND reconciled RETURNING *`, strPtr(key), method, id).Scan(ctx, &rows)
-	if constraint(err) == "bookings_idempotency_key" {
+	if pg.ConstraintName(err) == "bookings_idempotency_key" {
 		return domain.Booking{}, false, domain.ErrDuplicateKey
 	}
 	if err != nil && !pg.IsNoRows(err) {

@@ -53,7 +53,7 @@ func (r cancellationRow) toDomain() domain.Cancellation {
 func (s *Store) InsertCancellation(ctx context.Context, c domain.Cancellation) error {
 	row := fromCancellation(c)
 	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
-	if constraint(err) == "cancellations_open_idx" {
+	if pg.ConstraintName(err) == "cancellations_open_idx" {
 		return domain.ErrDuplicateOpenCancellation
 	}
 	return wrap("insert cancellation", err)
@@ -64,7 +64,7 @@ func (s *Store) UpdateCancellation(ctx context.Context, c domain.Cancellation) e
 	row := fromCancellation(c)
 	_, err := s.db.NewUpdate().Model(&row).Column("status", "processed_at", "decided_by", "decision_note").
 		WherePK().Exec(ctx)
-	if constraint(err) == "cancellations_open_idx" {
+	if pg.ConstraintName(err) == "cancellations_open_idx" {
 		return domain.ErrDuplicateOpenCancellation
 	}
 	return wrap("update cancellation", err)

@@ -4,11 +4,9 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
@@ -23,27 +21,17 @@ import (
 const Source = "/services/booking"
 
 // Store implements domain.Repository over a pool or one transaction.
-type Store struct {
-	db   bun.IDB
-	inTx bool
-}
+type Store struct{ db bun.IDB }
 
 var _ domain.Repository = (*Store)(nil)
 
-// New returns a store over the pool.
-func New(db *bun.DB) *Store { return &Store{db: db} }
-
-// WithTx returns a store whose methods all run in tx (a consumer's transaction).
-func WithTx(tx bun.Tx) *Store { return &Store{db: tx, inTx: true} }
+// New returns a store over db: the pool, or a transaction someone else opened (a
+// consumer's), which InTx then joins.
+func New(db bun.IDB) *Store { return &Store{db: db} }
 
 // InTx runs fn in a transaction, joining the current one when the store already has one.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r domain.Repository) error) error {
-	if s.inTx {
-		return fn(ctx, s)
-	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, &Store{db: tx, inTx: true})
-	})
+	return pg.InTx(ctx, s.db, func(db bun.IDB) domain.Repository { return New(db) }, fn)
 }
 
 // Publish writes an event on the booking topic (keyed by the show) to the outbox.
@@ -65,18 +53,6 @@ func (s *Store) PublishMany(ctx context.Context, msgs []domain.Message) error {
 		evs[i] = e
 	}
 	return outbox.AddMany(ctx, s.db, evs)
-}
-
-// constraint returns the name of the unique constraint err violated, or "".
-func constraint(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		if pgErr.ConstraintName == "" {
-			return "unknown"
-		}
-		return pgErr.ConstraintName
-	}
-	return ""
 }
 
 func wrap(op string, err error) error {

@@ -34,6 +34,7 @@ func names(m map[string]any) []string {
 func total(m map[string]any) int { return int(m["page"].(map[string]any)["total"].(float64)) }
 
 func TestIntegrationBrowse(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	hall := h.createTemplate(hallTemplate("Conference Hall"))
 	theater := h.createTemplate(map[string]any{"name": "Small Theater", "layout_type": "THEATER", "sections": []any{
@@ -128,6 +129,7 @@ func TestIntegrationBrowse(t *testing.T) {
 }
 
 func TestIntegrationTagsAdmin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tag := h.must(h.do("POST", "/api/v1/admin/tags", admin, map[string]any{"slug": "live-music"}), http.StatusCreated)
 	if tag["name"] != "Live Music" {
@@ -151,6 +153,7 @@ func TestIntegrationTagsAdmin(t *testing.T) {
 }
 
 func TestIntegrationCacheInvalidation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tpl := h.createTemplate(hallTemplate("Hall"))
 	ev := h.must(h.do("POST", "/api/v1/admin/events", admin, eventBody("Before", tpl["id"].(string), 48*time.Hour,
@@ -186,6 +189,7 @@ func TestIntegrationCacheInvalidation(t *testing.T) {
 // in seats.sold / seats.released become the event's booked_count and section availability,
 // whether they arrive together (one batch, summed) or one by one.
 func TestIntegrationAvailabilityFromKafka(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cfg := kafkatest.Config(t)
 	kafkatest.Topics(t, cfg, contracts.TopicInventorySeats)
@@ -249,6 +253,7 @@ func TestIntegrationAvailabilityFromKafka(t *testing.T) {
 // TestIntegrationEventPublishedOnKafka publishes through the real outbox relay and reads
 // event.published back from Kafka with a plain consumer.
 func TestIntegrationEventPublishedOnKafka(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	cfg := kafkatest.Config(t)
 	kafkatest.Topics(t, cfg, contracts.TopicCatalogEvents)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestIntegrationEventLifecycle(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tpl := h.createTemplate(hallTemplate("Conference Hall"))
 	tplID, secs := tpl["id"].(string), sectionIDs(tpl)
@@ -151,6 +152,7 @@ func TestIntegrationEventLifecycle(t *testing.T) {
 }
 
 func TestIntegrationCancellationPolicies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tpl := h.createTemplate(hallTemplate("Hall"))
 	ev := h.must(h.do("POST", "/api/v1/admin/events", admin, eventBody("Show", tpl["id"].(string), 240*time.Hour, nil)), http.StatusCreated)

@@ -19,7 +19,6 @@ import (
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/logging"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -45,10 +44,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := testkit.DB(t, "catalog")
-	if _, err := migrate.Up(context.Background(), db, "catalog", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "catalog", outbox.Migrations, consumer.Migrations, migrations.FS)
 	rdb, prefix := testkit.Redis(t)
 	log := logging.NewTo(testWriter{t}, "catalog-test", "error")
 	c := cache.Browse{Cache: cache.New(rdb, prefix, time.Minute, log)}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestIntegrationVenueTemplates(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tpl := h.createTemplate(map[string]any{"name": "Small Theater", "description": "Black box", "layout_type": "THEATER",
 		"sections": []any{
@@ -99,6 +100,7 @@ func TestIntegrationVenueTemplates(t *testing.T) {
 }
 
 func TestIntegrationTemplateUsedByPublishedEventKeepsSeats(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	tpl := h.createTemplate(hallTemplate("Hall"))
 	id := tpl["id"].(string)
@@ -146,6 +148,7 @@ func TestIntegrationTemplateUsedByPublishedEventKeepsSeats(t *testing.T) {
 }
 
 func TestIntegrationLargeTemplateAndEvent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var sections []any
 	for i := 0; i < 10; i++ { // 10 sections × 50 rows × 100 seats = 50,000 seats

@@ -20,21 +20,23 @@ const Source = "/services/catalog"
 // Store is the PostgreSQL implementation of domain.Store.
 type Store struct {
 	queries
-	db *bun.DB
+	db bun.IDB
 }
 
-// New wraps db, whose search_path selects the catalog schema.
-func New(db *bun.DB) *Store { return &Store{queries: queries{db: db}, db: db} }
+// New wraps db, whose search_path selects the catalog schema: the pool, or a transaction
+// someone else opened, which InTx then joins.
+func New(db bun.IDB) *Store { return &Store{queries: queries{db: db}, db: db} }
 
 // InTx runs fn in one transaction; fn's error rolls everything back, outbox rows included.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx domain.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, WrapTx(tx))
-	})
+	return pg.InTx(ctx, s.db, wrapTx, fn)
 }
 
 // WrapTx gives domain access to a transaction someone else opened (a consumer's inbox tx).
-func WrapTx(tx bun.Tx) domain.Tx { return &txStore{queries: queries{db: tx}, tx: tx} }
+func WrapTx(tx bun.Tx) domain.Tx { return wrapTx(tx) }
+
+// wrapTx binds the writes to tx, which pg.InTx guarantees is a transaction.
+func wrapTx(tx bun.IDB) domain.Tx { return &txStore{queries: queries{db: tx}, tx: tx} }
 
 // queries holds the reads, shared by the pool and transactions.
 type queries struct{ db bun.IDB }
@@ -42,7 +44,7 @@ type queries struct{ db bun.IDB }
 // txStore adds the writes, which only run inside a transaction.
 type txStore struct {
 	queries
-	tx bun.Tx
+	tx bun.IDB
 }
 
 // Publish records the event in the outbox of this transaction.

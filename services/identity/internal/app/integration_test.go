@@ -16,7 +16,6 @@ import (
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/sessions"
 	"evently.dev/libs/testkit"
@@ -43,10 +42,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.DB(t, "identity")
-	if _, err := migrate.Up(ctx, db, "identity", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.MigratedDB(t, "identity", outbox.Migrations, consumer.Migrations, migrations.FS)
 	st := store.New(db)
 	keys, err := token.LoadKeySet(ctx, token.Source{KEK: testKEK(t)}, st)
 	if err != nil {
@@ -91,6 +87,7 @@ func (e *env) outboxCount(t *testing.T, key string) int {
 }
 
 func TestIntegrationRegisterPublishesUserRegisteredInSameTx(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, " Ada@Example.COM ")
@@ -144,6 +141,7 @@ func TestIntegrationRegisterPublishesUserRegisteredInSameTx(t *testing.T) {
 }
 
 func TestIntegrationLoginAndAccessToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "grace@example.com")
@@ -172,6 +170,7 @@ func TestIntegrationLoginAndAccessToken(t *testing.T) {
 }
 
 func TestIntegrationRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "alan@example.com")
@@ -224,6 +223,7 @@ func TestIntegrationRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestIntegrationLogoutAndChangePassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	s := e.register(t, "barbara@example.com")
@@ -269,6 +269,7 @@ func TestIntegrationLogoutAndChangePassword(t *testing.T) {
 }
 
 func TestIntegrationBootstrapAdminAndRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	a, err := e.svc.BootstrapAdmin(ctx, "Admin@Evently.local", "evently-admin", "Evently", "Admin")
@@ -310,6 +311,7 @@ func TestIntegrationBootstrapAdminAndRoles(t *testing.T) {
 }
 
 func TestIntegrationGeneratedSigningKeyIsShared(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// Replicas starting together agree on one key.
@@ -381,6 +383,7 @@ func testKEK(t *testing.T) *token.KEK {
 // failures for one address (known or not) the next attempt is refused with a wait, even
 // with the right password, until the wait passes; a success clears the count.
 func TestIntegrationLoginThrottlePerAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.register(t, "kurt@example.com")
@@ -443,6 +446,7 @@ func issuedAt(t *testing.T, e *env, access string) time.Time {
 // announced on the identity topic), while tokens issued afterwards, even within the same
 // second, stay valid.
 func TestIntegrationSessionsRevokedAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "evently-admin", "R", "Oot"); err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/pg"
+
 	"evently.dev/services/identity/internal/token"
 )
 
@@ -26,7 +28,8 @@ type keyRow struct {
 // when there is none, so replicas starting together agree on one.
 func (s *Store) SigningKeys(ctx context.Context, create func() (token.StoredKey, error)) ([]token.StoredKey, error) {
 	var out []token.StoredKey
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	// The advisory lock is transaction-scoped, so the whole read-or-create runs in one.
+	err := pg.InTx(ctx, s.db, func(db bun.IDB) bun.IDB { return db }, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", signingKeyLock); err != nil {
 			return fmt.Errorf("lock signing keys: %w", err)
 		}

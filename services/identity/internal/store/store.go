@@ -21,17 +21,16 @@ import (
 // Store implements domain.Store on a bun database.
 type Store struct {
 	repo
-	db *bun.DB
+	db bun.IDB
 }
 
-// New returns a store over db (whose search_path is the identity schema).
-func New(db *bun.DB) *Store { return &Store{repo: repo{db: db}, db: db} }
+// New returns a store over db (whose search_path is the identity schema): the pool, or a
+// transaction someone else opened, which InTx then joins.
+func New(db bun.IDB) *Store { return &Store{repo: repo{db: db}, db: db} }
 
-// InTx runs fn in one transaction.
+// InTx runs fn in one transaction, joining the current one when db already is one.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r domain.Repository) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, repo{db: tx})
-	})
+	return pg.InTx(ctx, s.db, func(db bun.IDB) domain.Repository { return repo{db: db} }, fn)
 }
 
 type repo struct{ db bun.IDB }

@@ -51,6 +51,7 @@ func count(t *testing.T, db *bun.DB, q string, args ...any) int {
 // any seat already held; because rounds are serialised per event and each reads the seat
 // map afresh, it must never even be asked for one, and no seat is offered twice.
 func TestIntegrationConcurrentRoundsNeverOfferASeatTwice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := waitlisttest.DB(t)
 	secA, secB := uuid.NewString(), uuid.NewString()
@@ -152,6 +153,7 @@ func TestIntegrationConcurrentRoundsNeverOfferASeatTwice(t *testing.T) {
 // requests a round; a booking of an offer's hold converts it; event cancellation ends
 // everything; each applied twice has one effect.
 func TestIntegrationOfferLifecycleFromEvents(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := waitlisttest.DB(t)
 	inv := waitlisttest.NewInventory(t, []string{uuid.NewString()}, 1, 4)
@@ -266,6 +268,7 @@ func TestIntegrationOfferLifecycleFromEvents(t *testing.T) {
 
 // Joining needs the request to be unservable now, and leaving releases an open offer.
 func TestIntegrationJoinRulesAndLeave(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := waitlisttest.DB(t)
 	sec := uuid.NewString()
@@ -319,6 +322,7 @@ func TestIntegrationJoinRulesAndLeave(t *testing.T) {
 // the per-user limit keeps its place without stopping the round: the next entry that
 // fits is offered the seats.
 func TestIntegrationOfferOverUserLimitIsPassedOver(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := waitlisttest.DB(t)
 	sec := uuid.NewString()

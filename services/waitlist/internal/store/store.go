@@ -28,11 +28,14 @@ func New(db bun.IDB) *Repo { return &Repo{db: db} }
 var _ domain.Repository = (*Repo)(nil)
 
 // Store owns the database and opens transactions for the use cases.
-type Store struct{ DB *bun.DB }
+type Store struct {
+	// DB is the pool, or a transaction someone else opened, which InTx then joins.
+	DB bun.IDB
+}
 
 // InTx runs fn with a repository bound to one transaction, committed when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r domain.Repository) error) error {
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, New(tx)) })
+	return pg.InTx(ctx, s.DB, func(db bun.IDB) domain.Repository { return New(db) }, fn)
 }
 
 // Repo returns a repository outside any transaction, for reads.

@@ -4,7 +4,6 @@
 package waitlisttest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -12,7 +11,6 @@ import (
 
 	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts/inventoryapi/inventoryapitest"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -25,11 +23,7 @@ const Secret = "waitlist-test-secret"
 // DB opens a fresh, migrated database.
 func DB(t testing.TB) *bun.DB {
 	t.Helper()
-	db := testkit.DB(t, "waitlist")
-	if _, err := migrate.Up(context.Background(), db, "waitlist", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
+	return testkit.MigratedDB(t, "waitlist", outbox.Migrations, consumer.Migrations, migrations.FS)
 }
 
 // Inventory is the stand-in with the one event the waitlist's tests are about.

@@ -19,6 +19,14 @@ type Ledger interface {
 	// InTx runs fn in one transaction, joining the current one when there is one.
 	InTx(ctx context.Context, fn func(ctx context.Context, l Ledger) error) error
 
+	Events
+	Sales
+	Returns
+	Publisher
+}
+
+// Events keeps what catalog published: the events, their sections and seat rows.
+type Events interface {
 	// Event loads an event with its sections (in layout order) and, when withLayout is
 	// set, its compact layout; ErrEventNotFound when unknown.
 	Event(ctx context.Context, id uuid.UUID, withLayout bool) (EventRecord, error)
@@ -31,14 +39,15 @@ type Ledger interface {
 	UpdateEvent(ctx context.Context, u EventUpdate) (bool, error)
 	// CancelEvent marks the event cancelled and closes its unsold seats, reporting how many.
 	CancelEvent(ctx context.Context, id uuid.UUID) (int, error)
-
 	// UnavailableSeatIDs lists the event's SOLD and CLOSED seats.
 	UnavailableSeatIDs(ctx context.Context, eventID uuid.UUID) ([]string, error)
 	// BoughtSeats maps each buyer of the event to the seats they hold bought.
 	BoughtSeats(ctx context.Context, eventID uuid.UUID) (map[string][]string, error)
-	// BookingBuyer is the user of a committed booking ("" when unknown).
-	BookingBuyer(ctx context.Context, bookingID uuid.UUID) (string, error)
+}
 
+// Sales turns holds into sold seats and records each commit, one at a time or a batch of
+// them in a fixed number of statements.
+type Sales interface {
 	// SellSeats flips exactly seatIDs AVAILABLE → SOLD for a booking and returns how many
 	// rows changed.
 	SellSeats(ctx context.Context, eventID, bookingID uuid.UUID, seatIDs []string) (int, error)
@@ -52,9 +61,6 @@ type Ledger interface {
 	FindCommit(ctx context.Context, holdID, bookingID uuid.UUID) (Commit, bool, error)
 	// InsertCommit records a commit; ErrCommitClash when its hold or booking is recorded.
 	InsertCommit(ctx context.Context, c Commit) error
-	// ReturnBookingSeats flips a booking's SOLD seats back (CLOSED when the event is
-	// cancelled) and returns them; a second call returns nothing.
-	ReturnBookingSeats(ctx context.Context, bookingID uuid.UUID) ([]ReturnedSeat, error)
 
 	// SellBatch is SellSeats for many commits in one statement: it returns how many seats
 	// changed in all.
@@ -65,8 +71,15 @@ type Ledger interface {
 	AddSold(ctx context.Context, cs []Commit) error
 	// SectionCounts returns each event's section counts, in layout order.
 	SectionCounts(ctx context.Context, eventIDs []uuid.UUID) (map[uuid.UUID][]SectionCount, error)
+}
 
-	Publisher
+// Returns gives a cancelled booking's seats back to sale.
+type Returns interface {
+	// ReturnBookingSeats flips a booking's SOLD seats back (CLOSED when the event is
+	// cancelled) and returns them; a second call returns nothing.
+	ReturnBookingSeats(ctx context.Context, bookingID uuid.UUID) ([]ReturnedSeat, error)
+	// BookingBuyer is the user of a committed booking ("" when unknown).
+	BookingBuyer(ctx context.Context, bookingID uuid.UUID) (string, error)
 }
 
 // Publisher writes the inventory's events to the outbox, in the ledger's transaction.

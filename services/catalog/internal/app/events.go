@@ -11,7 +11,6 @@ import (
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/catalog/internal/domain"
-	"evently.dev/services/catalog/internal/events"
 )
 
 // CreateEvent validates and stores a new event, DRAFT unless status PUBLISHED was asked
@@ -66,7 +65,7 @@ func (a *Catalog) announcePublished(ctx context.Context, tx domain.Tx, e domain.
 	case !errors.Is(err, domain.ErrPolicyNotFound):
 		return err
 	}
-	msg, err := events.Published(e, policy)
+	msg, err := publishedEvent(e, policy)
 	if err != nil {
 		return err
 	}
@@ -169,7 +168,7 @@ func (a *Catalog) UpdateEvent(ctx context.Context, id uuid.UUID, in domain.Event
 		case publishNow:
 			return a.announcePublished(ctx, tx, e)
 		case published:
-			return tx.Publish(ctx, contracts.TypeEventUpdated, e.ID.String(), events.Updated(e))
+			return tx.Publish(ctx, contracts.TypeEventUpdated, e.ID.String(), updatedEvent(e))
 		}
 		return nil
 	})
@@ -230,7 +229,7 @@ func (a *Catalog) CancelEvent(ctx context.Context, id uuid.UUID, reason string) 
 		}
 		out = e
 		if wasPublished {
-			return tx.Publish(ctx, contracts.TypeEventCancelled, e.ID.String(), events.Cancelled(e))
+			return tx.Publish(ctx, contracts.TypeEventCancelled, e.ID.String(), cancelledEvent(e))
 		}
 		return nil
 	})

@@ -9,7 +9,6 @@ import (
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/catalog/internal/domain"
-	"evently.dev/services/catalog/internal/events"
 )
 
 // SetPolicy creates (create=true: 409 if one exists) or changes (404 if none) an event's
@@ -49,7 +48,7 @@ func (a *Catalog) SetPolicy(ctx context.Context, eventID uuid.UUID, in domain.Po
 			return err
 		}
 		out = p
-		return tx.Publish(ctx, contracts.TypePolicyUpdated, eventID.String(), events.PolicyUpdated(p))
+		return tx.Publish(ctx, contracts.TypePolicyUpdated, eventID.String(), policyUpdatedEvent(p))
 	})
 	if err == nil {
 		a.cache.Invalidate(ctx)

@@ -165,25 +165,21 @@ type EventInput struct {
 // field error.
 func ApplyEventInput(e *Event, in EventInput, now time.Time, creating bool) error {
 	var f apperr.Fields
-	str := func(field string, p *string, maxLen int, required bool, dst *string) {
-		if p == nil {
-			if required {
-				f.Add(field, "is required")
-			}
-			return
-		}
-		v := strings.TrimSpace(*p)
-		switch {
-		case required && v == "":
-			f.Add(field, "is required")
-		case len(v) > maxLen:
-			f.Add(field, "must be at most %d characters", maxLen)
-		default:
-			*dst = v
-		}
+	applyDescription(&f, e, in, creating)
+	applyVenue(&f, e, in, creating)
+	applySchedule(&f, e, in, now, creating)
+	applyPricing(&f, e, in, creating)
+	if in.Status != nil && *in.Status != StatusDraft && *in.Status != StatusPublished {
+		f.Add("status", "must be DRAFT or PUBLISHED (use the cancel endpoint to cancel)")
 	}
-	str("name", in.Name, 200, creating || in.Name != nil, &e.Name)
-	str("description", in.Description, 5000, false, &e.Description)
+	applySaleWindow(&f, e, in)
+	return f.Err()
+}
+
+// applyDescription takes what the public pages show: name, description, category, tags.
+func applyDescription(f *apperr.Fields, e *Event, in EventInput, creating bool) {
+	setText(f, "name", in.Name, 200, creating || in.Name != nil, &e.Name)
+	setText(f, "description", in.Description, 5000, false, &e.Description)
 	if in.Category != nil {
 		c := strings.TrimSpace(*in.Category)
 		if c != "" && !ValidSlug(c) {
@@ -193,47 +189,61 @@ func ApplyEventInput(e *Event, in EventInput, now time.Time, creating bool) erro
 		}
 	}
 	if in.Tags != nil {
-		tags, ok := normaliseTags(&f, *in.Tags)
+		tags, ok := normaliseTags(f, *in.Tags)
 		if ok {
 			e.Tags = tags
 		}
 	} else if creating {
 		e.Tags = []string{}
 	}
-	if in.VenueTemplateID != nil || creating {
-		switch {
-		case in.VenueTemplateID == nil || *in.VenueTemplateID == "":
-			f.Add("venue_template_id", "is required")
-		default:
-			id, err := uuid.Parse(*in.VenueTemplateID)
-			if err != nil {
-				f.Add("venue_template_id", "must be a UUID")
-			} else {
-				e.VenueTemplateID = id
-			}
+}
+
+// setText trims a text field into dst, checking presence and length.
+func setText(f *apperr.Fields, field string, p *string, maxLen int, required bool, dst *string) {
+	if p == nil {
+		if required {
+			f.Add(field, "is required")
 		}
+		return
 	}
-	parseTime := func(field string, p *string, required bool) (time.Time, bool) {
-		if p == nil || *p == "" {
-			if required {
-				f.Add(field, "is required")
-			}
-			return time.Time{}, false
-		}
-		t, err := time.Parse(time.RFC3339, *p)
-		if err != nil {
-			f.Add(field, "must be an RFC 3339 time such as 2026-12-31T19:30:00Z")
-			return time.Time{}, false
-		}
-		return t.UTC(), true
+	v := strings.TrimSpace(*p)
+	switch {
+	case required && v == "":
+		f.Add(field, "is required")
+	case len(v) > maxLen:
+		f.Add(field, "must be at most %d characters", maxLen)
+	default:
+		*dst = v
 	}
-	if t, ok := parseTime("date_time", in.DateTime, creating); ok {
+}
+
+// applyVenue takes the venue template the layout will be copied from.
+func applyVenue(f *apperr.Fields, e *Event, in EventInput, creating bool) {
+	if in.VenueTemplateID == nil && !creating {
+		return
+	}
+	if in.VenueTemplateID == nil || *in.VenueTemplateID == "" {
+		f.Add("venue_template_id", "is required")
+		return
+	}
+	id, err := uuid.Parse(*in.VenueTemplateID)
+	if err != nil {
+		f.Add("venue_template_id", "must be a UUID")
+		return
+	}
+	e.VenueTemplateID = id
+}
+
+// applySchedule takes when the show happens: start (in the future), end (after the start)
+// and the time zone it is shown in.
+func applySchedule(f *apperr.Fields, e *Event, in EventInput, now time.Time, creating bool) {
+	if t, ok := parseTime(f, "date_time", in.DateTime, creating); ok {
 		if !t.After(now) {
 			f.Add("date_time", "must be in the future")
 		}
 		e.StartsAt = t
 	}
-	if t, ok := parseTime("end_time", in.EndTime, creating); ok {
+	if t, ok := parseTime(f, "end_time", in.EndTime, creating); ok {
 		e.EndsAt = t
 	}
 	if !e.StartsAt.IsZero() && !e.EndsAt.IsZero() && !e.EndsAt.After(e.StartsAt) {
@@ -249,6 +259,27 @@ func ApplyEventInput(e *Event, in EventInput, now time.Time, creating bool) erro
 	} else if creating {
 		e.Timezone = "UTC"
 	}
+}
+
+// parseTime reads an RFC 3339 field; ok is false when it is absent or invalid.
+func parseTime(f *apperr.Fields, field string, p *string, required bool) (time.Time, bool) {
+	if p == nil || *p == "" {
+		if required {
+			f.Add(field, "is required")
+		}
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, *p)
+	if err != nil {
+		f.Add(field, "must be an RFC 3339 time such as 2026-12-31T19:30:00Z")
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// applyPricing takes what a seat costs and how many one buyer may take: base price,
+// currency, per-section pricing and the per-user hold limit.
+func applyPricing(f *apperr.Fields, e *Event, in EventInput, creating bool) {
 	if in.BasePrice != nil {
 		if *in.BasePrice < 0 || *in.BasePrice > MaxBasePrice {
 			f.Add("base_price", "must be between 0 and %d minor units", MaxBasePrice)
@@ -268,7 +299,7 @@ func ApplyEventInput(e *Event, in EventInput, now time.Time, creating bool) erro
 		f.Add("currency", "is required")
 	}
 	if in.SectionPricing != nil {
-		e.Pricing = parsePricing(&f, *in.SectionPricing)
+		e.Pricing = parsePricing(f, *in.SectionPricing)
 	}
 	if in.HoldLimitPerUser != nil {
 		if *in.HoldLimitPerUser < 1 || *in.HoldLimitPerUser > MaxHoldLimit {
@@ -279,19 +310,19 @@ func ApplyEventInput(e *Event, in EventInput, now time.Time, creating bool) erro
 	} else if creating {
 		e.HoldLimitPerUser = DefaultHoldLimit
 	}
-	if in.Status != nil && *in.Status != StatusDraft && *in.Status != StatusPublished {
-		f.Add("status", "must be DRAFT or PUBLISHED (use the cancel endpoint to cancel)")
-	}
-	if t, ok := parseTime("sale_starts_at", in.SaleStartsAt, false); ok {
+}
+
+// applySaleWindow takes when tickets may be bought (both ends optional).
+func applySaleWindow(f *apperr.Fields, e *Event, in EventInput) {
+	if t, ok := parseTime(f, "sale_starts_at", in.SaleStartsAt, false); ok {
 		e.SaleStartsAt = &t
 	}
-	if t, ok := parseTime("sale_ends_at", in.SaleEndsAt, false); ok {
+	if t, ok := parseTime(f, "sale_ends_at", in.SaleEndsAt, false); ok {
 		e.SaleEndsAt = &t
 	}
 	if e.SaleStartsAt != nil && e.SaleEndsAt != nil && !e.SaleEndsAt.After(*e.SaleStartsAt) {
 		f.Add("sale_ends_at", "must be after sale_starts_at")
 	}
-	return f.Err()
 }
 
 func normaliseTags(f *apperr.Fields, in []string) ([]string, bool) {

@@ -1,3 +1,5 @@
+// Package events applies the inventory's seat counts the catalog consumes; what the
+// catalog publishes is mapped in app.
 package events
 
 import (

@@ -35,11 +35,11 @@ func main() {
 			if err := hs.LoadScripts(ctx); err != nil {
 				return err
 			}
-			svc := app.New(store.New(rt.DB), hs, cfg, rt.Log)
+			svc := app.New(store.New(rt.DB), hs, app.SettingsOf(cfg), rt.Log)
 			rt.OnClose(svc.Close)
 			hub := live.NewHub(rt.Redis, hs.Channel, cfg.SSEBuffer, rt.Log)
 			rt.OnClose(hub.Close)
-			h := &invhttp.Handler{App: svc, Hub: hub}
+			h := &invhttp.Handler{App: svc, Hub: hub, Heartbeat: cfg.SSEHeartbeat, MaxStream: cfg.SSEMaxDuration}
 			h.Register(rt.Echo)
 			rt.Server.NoTimeout(invhttp.StreamPath)
 			rt.Go("hold-sweeper", svc.RunSweeper)

@@ -5,17 +5,16 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/store"
 )
 
-// BuildLedger records a published event and writes one AVAILABLE ledger row per seat, in
-// tx. A redelivered event.published finds the event known and changes nothing (false).
-func (s *Service) BuildLedger(ctx context.Context, tx bun.IDB, p store.PublishedEvent) (bool, int, error) {
+// BuildLedger records a published event and writes one AVAILABLE ledger row per seat,
+// through l (the consumer's transaction). A redelivered event.published finds the event
+// known and changes nothing (false).
+func (s *Service) BuildLedger(ctx context.Context, l domain.Ledger, p domain.PublishedEvent) (bool, int, error) {
 	seats, err := domain.ExpandLayout(p.Layout, contracts.SeatID)
 	if err != nil {
 		return false, 0, fmt.Errorf("event %s: %w", p.Event.ID, err)
@@ -35,11 +34,11 @@ func (s *Service) BuildLedger(ctx context.Context, tx bun.IDB, p store.Published
 			return false, 0, fmt.Errorf("event %s: layout section %s has no price", p.Event.ID, sl.ID)
 		}
 	}
-	inserted, err := s.Store.InsertEvent(ctx, tx, p)
+	inserted, err := l.InsertEvent(ctx, p)
 	if err != nil || !inserted {
 		return false, 0, err
 	}
-	if err := s.Store.InsertSeats(ctx, tx, p.Event.ID, seats, price); err != nil {
+	if err := l.InsertSeats(ctx, p.Event.ID, seats, price); err != nil {
 		return false, 0, err
 	}
 	s.forget(p.Event.ID)
@@ -48,8 +47,8 @@ func (s *Service) BuildLedger(ctx context.Context, tx bun.IDB, p store.Published
 
 // CancelEvent stops all sales of a cancelled event: the ledger closes its unsold seats and
 // Redis refuses new holds at once, whatever a replica's cache says.
-func (s *Service) CancelEvent(ctx context.Context, tx bun.IDB, eventID uuid.UUID) error {
-	if _, err := s.Store.CancelEvent(ctx, tx, eventID); err != nil {
+func (s *Service) CancelEvent(ctx context.Context, l domain.Ledger, eventID uuid.UUID) error {
+	if _, err := l.CancelEvent(ctx, eventID); err != nil {
 		return err
 	}
 	// Written before the transaction commits: if it then rolls back, the event is refused a
@@ -63,13 +62,13 @@ func (s *Service) CancelEvent(ctx context.Context, tx bun.IDB, eventID uuid.UUID
 
 // UpdateEvent applies what may change after publishing (prices of unsold seats, hold
 // limit, times, status); older versions than the one applied are ignored.
-func (s *Service) UpdateEvent(ctx context.Context, tx bun.IDB, u store.EventUpdate) error {
+func (s *Service) UpdateEvent(ctx context.Context, l domain.Ledger, u domain.EventUpdate) error {
 	if u.Status == domain.EventCancelled {
-		if err := s.CancelEvent(ctx, tx, u.EventID); err != nil {
+		if err := s.CancelEvent(ctx, l, u.EventID); err != nil {
 			return err
 		}
 	}
-	if _, err := s.Store.UpdateEvent(ctx, tx, u); err != nil {
+	if _, err := l.UpdateEvent(ctx, u); err != nil {
 		return err
 	}
 	s.forget(u.EventID)

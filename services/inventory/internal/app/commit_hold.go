@@ -8,16 +8,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/groupcommit"
 	"evently.dev/libs/kafka"
-	"evently.dev/libs/outbox"
-	"evently.dev/libs/pg"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/store"
 )
 
 // CommitHold turns a live hold into sold seats for a booking (booking → inventory). The
@@ -108,46 +104,42 @@ func (s *Service) Close() { s.commits.Close() }
 func (s *Service) commitOne(ctx context.Context, in sale) (saleResult, error) {
 	h, c := in.hold, in.commit
 	ids := h.SeatIDs()
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		n, err := s.Store.SellSeats(ctx, tx, h.EventID, c.BookingID, ids)
+	err := s.Ledger.InTx(ctx, func(ctx context.Context, l domain.Ledger) error {
+		n, err := l.SellSeats(ctx, h.EventID, c.BookingID, ids)
 		if err != nil {
 			return err
 		}
 		if n != len(ids) {
 			// A concurrent retry of this very commit may have sold the seats while this
 			// statement waited for their row locks: it committed, so its record is visible now.
-			if _, found, err := s.Store.FindCommit(ctx, tx, c.HoldID, c.BookingID); err != nil || found {
+			if _, found, err := l.FindCommit(ctx, c.HoldID, c.BookingID); err != nil || found {
 				if err == nil {
 					err = errRaceLost
 				}
 				return err
 			}
-			taken, err := s.Store.UnsellableSeats(ctx, tx, h.EventID, ids)
+			taken, err := l.UnsellableSeats(ctx, h.EventID, c.BookingID, ids)
 			if err != nil {
 				return err
 			}
 			return domain.ErrSeatsTaken.WithDetail("the ledger refused the sale: seats %v are not available", taken).
 				WithExtra("conflicting_seat_ids", taken)
 		}
-		if err := s.Store.InsertCommit(ctx, tx, c); err != nil {
+		if err := l.InsertCommit(ctx, c); err != nil {
 			return err
 		}
 		delta := map[string]int{}
 		for _, st := range h.Seats {
 			delta[st.SectionID]++
 		}
-		counts, err := s.Store.AdjustSold(ctx, tx, h.EventID, c.BookingID, delta)
+		counts, err := l.AdjustSold(ctx, h.EventID, c.BookingID, delta)
 		if err != nil {
 			return err
 		}
-		e, err := soldEvent(in.trace, c, counts)
-		if err != nil {
-			return err
-		}
-		return outbox.Add(ctx, tx, e)
+		return l.Publish(ctx, soldEvent(in.trace, c, counts))
 	})
 	if err != nil {
-		if pg.IsUniqueViolation(err) || errors.Is(err, errRaceLost) { // a concurrent twin committed first: answer what it recorded
+		if errors.Is(err, domain.ErrCommitClash) || errors.Is(err, errRaceLost) { // a concurrent twin committed first: answer what it recorded
 			if rc, ok, ferr := s.recordedCommit(ctx, c.HoldID, c.BookingID, c.UserID); ok || ferr != nil {
 				return saleResult{commit: rc, replayed: ok}, ferr
 			}
@@ -168,52 +160,43 @@ var errBatchRefused = errors.New("ledger refused part of the batch")
 // loss); it rolls back the whole batch and the sales go through commitOne instead.
 func (s *Service) commitBatch(ctx context.Context, sales []sale) ([]saleResult, error) {
 	out := make([]saleResult, len(sales))
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		batch := make([]store.Sale, len(sales))
+	err := s.Ledger.InTx(ctx, func(ctx context.Context, l domain.Ledger) error {
 		commits := make([]domain.Commit, len(sales))
-		inc := map[store.SoldKey]int{}
 		var events []uuid.UUID
 		seen := map[uuid.UUID]bool{}
 		seats := 0
 		for i, in := range sales {
 			c := in.commit
-			batch[i] = store.Sale{EventID: c.EventID, BookingID: c.BookingID, SeatIDs: in.hold.SeatIDs()}
 			commits[i] = c
-			seats += len(batch[i].SeatIDs)
-			shard := store.ShardOf(c.BookingID)
-			for _, st := range c.Seats {
-				inc[store.SoldKey{EventID: c.EventID, SectionID: st.SectionID, Shard: shard}]++
-			}
+			seats += len(c.Seats)
 			if !seen[c.EventID] {
 				seen[c.EventID] = true
 				events = append(events, c.EventID)
 			}
 		}
-		n, err := s.Store.SellBatch(ctx, tx, batch)
+		n, err := l.SellBatch(ctx, commits)
 		if err != nil {
 			return err
 		}
 		if n != seats {
 			return errBatchRefused
 		}
-		if err := s.Store.InsertCommits(ctx, tx, commits); err != nil {
+		if err := l.InsertCommits(ctx, commits); err != nil {
 			return err
 		}
-		if err := s.Store.AddSold(ctx, tx, inc); err != nil {
+		if err := l.AddSold(ctx, commits); err != nil {
 			return err
 		}
-		counts, err := s.Store.SectionCounts(ctx, tx, events)
+		counts, err := l.SectionCounts(ctx, events)
 		if err != nil {
 			return err
 		}
-		evs := make([]kafka.Event, len(sales))
+		msgs := make([]domain.Message, len(sales))
 		for i, in := range sales {
-			if evs[i], err = soldEvent(in.trace, in.commit, counts[in.commit.EventID]); err != nil {
-				return err
-			}
+			msgs[i] = soldEvent(in.trace, in.commit, counts[in.commit.EventID])
 			out[i] = saleResult{commit: in.commit}
 		}
-		return outbox.AddMany(ctx, tx, evs)
+		return l.Publish(ctx, msgs...)
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +207,7 @@ func (s *Service) commitBatch(ctx context.Context, sales []sale) ([]saleResult, 
 // soldEvent builds the seats.sold event of a commit; counts are the sections' absolute
 // counts as the committing transaction saw them. The event carries the trace of the
 // request that caused it, even when a batch of many requests writes it.
-func soldEvent(trace map[string]string, c domain.Commit, counts []domain.SectionCount) (kafka.Event, error) {
+func soldEvent(trace map[string]string, c domain.Commit, counts []domain.SectionCount) domain.Message {
 	sold := make([]contracts.SoldSeat, len(c.Seats))
 	for i, st := range c.Seats {
 		sold[i] = contracts.SoldSeat{SeatID: st.SeatID, SectionID: st.SectionID, Price: st.Price, Label: st.Label}
@@ -232,12 +215,7 @@ func soldEvent(trace map[string]string, c domain.Commit, counts []domain.Section
 	payload := contracts.SeatsSold{EventID: c.EventID.String(), BookingID: c.BookingID.String(), HoldID: c.HoldID.String(),
 		UserID: c.UserID, Seats: sold, TotalAmount: c.TotalAmount, Currency: c.Currency, SoldAt: c.CommittedAt}
 	payload.Sections, payload.Capacity, payload.SoldTotal = sectionCounts(counts)
-	e, err := kafka.NewEvent(contracts.TopicInventorySeats, c.EventID.String(), contracts.TypeSeatsSold, Source, payload)
-	if err != nil {
-		return kafka.Event{}, err
-	}
-	e.Headers = trace
-	return e, nil
+	return domain.Message{Key: c.EventID.String(), Type: contracts.TypeSeatsSold, Payload: payload, Trace: trace}
 }
 
 // errRaceLost marks a commit that a concurrent twin made first.
@@ -247,7 +225,7 @@ var errRaceLost = errors.New("commit raced by a twin")
 // booking, or the same hold and user (a second confirm of one hold) → the recorded result;
 // the hold with another user's booking, or the booking with another hold → conflict.
 func (s *Service) recordedCommit(ctx context.Context, holdID, bookingID uuid.UUID, userID string) (domain.Commit, bool, error) {
-	c, ok, err := s.Store.FindCommit(ctx, s.Store.DB, holdID, bookingID)
+	c, ok, err := s.Ledger.FindCommit(ctx, holdID, bookingID)
 	if err != nil || !ok {
 		return domain.Commit{}, false, err
 	}
@@ -284,10 +262,11 @@ type ReturnedSeats struct {
 }
 
 // ReturnBookingSeats flips a cancelled booking's seats SOLD → AVAILABLE (CLOSED if the
-// event is cancelled) in tx and writes seats.released to the outbox in the same tx. It
-// happens once: a repeat finds no SOLD seats of the booking and changes nothing (ok false).
-func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID uuid.UUID) (ReturnedSeats, bool, error) {
-	rows, err := s.Store.ReturnBookingSeats(ctx, tx, bookingID)
+// event is cancelled) through l and writes seats.released to the outbox in the same
+// transaction. It happens once: a repeat finds no SOLD seats of the booking and changes
+// nothing (ok false).
+func (s *Service) ReturnBookingSeats(ctx context.Context, l domain.Ledger, bookingID uuid.UUID) (ReturnedSeats, bool, error) {
+	rows, err := l.ReturnBookingSeats(ctx, bookingID)
 	if err != nil || len(rows) == 0 {
 		return ReturnedSeats{}, false, err
 	}
@@ -307,7 +286,7 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 	}
 	sort.Strings(ids)
 	sort.Slice(seats, func(i, j int) bool { return seats[i].SeatID < seats[j].SeatID })
-	counts, err := s.Store.AdjustSold(ctx, tx, eventID, bookingID, delta)
+	counts, err := l.AdjustSold(ctx, eventID, bookingID, delta)
 	if err != nil {
 		return ReturnedSeats{}, false, err
 	}
@@ -318,11 +297,10 @@ func (s *Service) ReturnBookingSeats(ctx context.Context, tx bun.IDB, bookingID 
 	payload := contracts.SeatsReleased{EventID: eventID.String(), BookingID: bookingID.String(), SeatIDs: ids,
 		Seats: seats, Reason: reason, ReleasedAt: s.Now().UTC()}
 	payload.Sections, payload.Capacity, payload.SoldTotal = sectionCounts(counts)
-	if _, err := outbox.AddJSON(ctx, tx, contracts.TopicInventorySeats, eventID.String(), contracts.TypeSeatsReleased,
-		Source, payload); err != nil {
+	if err := l.Publish(ctx, domain.Message{Key: eventID.String(), Type: contracts.TypeSeatsReleased, Payload: payload}); err != nil {
 		return ReturnedSeats{}, false, err
 	}
-	buyer, err := s.Store.BookingBuyer(ctx, tx, bookingID)
+	buyer, err := l.BookingBuyer(ctx, bookingID)
 	if err != nil {
 		return ReturnedSeats{}, false, err
 	}
@@ -351,9 +329,9 @@ func (s *Service) SyncReturned(ctx context.Context, r ReturnedSeats) error {
 func (s *Service) ReleaseBooking(ctx context.Context, bookingID uuid.UUID) (ReturnedSeats, bool, error) {
 	var res ReturnedSeats
 	var changed bool
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.Ledger.InTx(ctx, func(ctx context.Context, l domain.Ledger) error {
 		var err error
-		res, changed, err = s.ReturnBookingSeats(ctx, tx, bookingID)
+		res, changed, err = s.ReturnBookingSeats(ctx, l, bookingID)
 		return err
 	})
 	if err != nil || !changed {

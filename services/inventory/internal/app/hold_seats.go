@@ -7,15 +7,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/kafka"
-	"evently.dev/libs/outbox"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/holds"
 )
 
 // HoldSeats places a buyer's hold: explicit seats, or the best available block of a
@@ -105,23 +102,23 @@ func (s *Service) place(ctx context.Context, p placement, seatIDs []string) (dom
 			return domain.Hold{}, err
 		}
 		switch res.Outcome {
-		case holds.Held:
+		case domain.Held:
 			h.CreatedAt, h.ExpiresAt = res.CreatedAt, res.ExpiresAt
 			s.note(h.EventID, h.SeatIDs(), stateHeld)
 			s.announce(ctx, h.EventID, contracts.TypeHoldCreated, contracts.HoldCreated{HoldID: h.ID.String(),
 				EventID: h.EventID.String(), UserID: h.UserID, SeatIDs: h.SeatIDs(), TotalAmount: h.TotalAmount,
 				Currency: h.Currency, Purpose: h.Purpose, CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt})
 			return h, nil
-		case holds.Taken:
+		case domain.Taken:
 			return domain.Hold{}, domain.ErrSeatsTaken.WithDetail("seats already held or sold: %v", res.Taken).
 				WithExtra("conflicting_seat_ids", res.Taken)
-		case holds.OverLimit:
+		case domain.OverLimit:
 			return domain.Hold{}, domain.ErrHoldLimit.WithDetail("you already hold, have on offer or bought %d seats of this event; the limit is %d",
 				res.AlreadyHeld, p.limit).WithExtra("limit", p.limit).WithExtra("held", res.AlreadyHeld)
-		case holds.Closed:
+		case domain.Closed:
 			s.forget(p.ev.ID)
 			return domain.Hold{}, domain.ErrNotOnSale.WithDetail("the event is cancelled")
-		case holds.SoldUnknown:
+		case domain.SoldUnknown:
 			if attempt > 0 {
 				return domain.Hold{}, errors.New("sold set still missing after rebuild")
 			}
@@ -208,39 +205,34 @@ func (v *view) pick(l *Layout, runs [][]int32, spec domain.HoldSpec) []string {
 // With the announcer running, rows are queued and written in batches (one transaction per
 // batch instead of one fsync per hold); a full queue drops the event with a warning.
 func (s *Service) announce(ctx context.Context, eventID uuid.UUID, typ string, payload any) {
-	e, err := kafka.NewEvent(contracts.TopicInventorySeats, eventID.String(), typ, Source, payload)
-	if err != nil {
-		s.Log.WarnContext(ctx, "could not build hold event", "type", typ, "error", err)
-		return
-	}
+	m := domain.Message{Key: eventID.String(), Type: typ, Payload: payload}
 	if q := s.announcements.Load(); q != nil {
 		select {
-		case *q <- queued{ctx: context.WithoutCancel(ctx), e: e}:
+		case *q <- queued{ctx: context.WithoutCancel(ctx), m: m}:
 		default:
 			s.Log.WarnContext(ctx, "hold event queue full; event dropped", "type", typ, "event_id", eventID)
 		}
 		return
 	}
-	s.writeAnnouncements(context.WithoutCancel(ctx), []queued{{ctx: ctx, e: e}})
+	s.writeAnnouncements(context.WithoutCancel(ctx), []queued{{ctx: ctx, m: m}})
 }
 
+// queued is an announcement waiting for the announcer, with the context of the request
+// that caused it (for its trace).
 type queued struct {
 	ctx context.Context
-	e   kafka.Event
+	m   domain.Message
 }
 
+// writeAnnouncements writes a batch of announcements in one statement, each with its
+// request's trace.
 func (s *Service) writeAnnouncements(ctx context.Context, batch []queued) {
-	evs := make([]kafka.Event, len(batch))
+	msgs := make([]domain.Message, len(batch))
 	for i, q := range batch {
-		evs[i] = q.e
-		if evs[i].Headers == nil {
-			evs[i].Headers = kafka.TraceHeaders(q.ctx)
-		}
+		msgs[i] = q.m
+		msgs[i].Trace = kafka.TraceHeaders(q.ctx)
 	}
-	err := s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return outbox.AddMany(ctx, tx, evs)
-	})
-	if err != nil {
+	if err := s.Ledger.Publish(ctx, msgs...); err != nil {
 		s.Log.WarnContext(ctx, "could not record hold events", "count", len(batch), "error", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/holds"
 )
 
 // FindHold returns a live hold of userID; domain.ErrHoldNotFound for anything else, so a
@@ -40,9 +39,6 @@ func (s *Service) ReleaseHold(ctx context.Context, userID string, holdID uuid.UU
 		return err
 	}
 	released, err := s.Holds.Release(ctx, userID, h.EventID, holdID)
-	if errors.Is(err, holds.ErrMissing) || errors.Is(err, holds.ErrNotOwner) {
-		return domain.ErrHoldNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -69,9 +65,7 @@ func (s *Service) ExtendHold(ctx context.Context, userID string, holdID uuid.UUI
 	}
 	exp, err := s.Holds.Extend(ctx, userID, h.EventID, holdID, by, s.Cfg.Hold.MaxLifetime)
 	switch {
-	case errors.Is(err, holds.ErrMissing), errors.Is(err, holds.ErrNotOwner):
-		return domain.Hold{}, domain.ErrHoldNotFound
-	case errors.Is(err, holds.ErrCapped):
+	case errors.Is(err, domain.ErrHoldMaxLifetime):
 		return domain.Hold{}, domain.ErrHoldMaxLifetime.WithDetail("the hold already lives until %s, its maximum",
 			exp.Format(time.RFC3339)).WithExtra("expires_at", exp)
 	case err != nil:

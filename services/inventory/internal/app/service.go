@@ -18,19 +18,33 @@ import (
 
 	"evently.dev/services/inventory/internal/config"
 	"evently.dev/services/inventory/internal/domain"
-	"evently.dev/services/inventory/internal/holds"
-	"evently.dev/services/inventory/internal/store"
 )
 
-// Source is the CloudEvents source of everything the inventory publishes.
-const Source = "/services/inventory"
+// Settings are the knobs of the use cases, picked from the service's configuration.
+type Settings struct {
+	Hold   config.Hold
+	Commit config.Commit
+	// EventCacheTTL bounds how stale an event's sale data may be in this replica.
+	EventCacheTTL time.Duration
+	// LayoutCacheEvents is how many expanded layouts this replica keeps.
+	LayoutCacheEvents int
+	// AvailabilityCacheTTL is how long seat states read from Redis answer (0: never).
+	AvailabilityCacheTTL time.Duration
+}
 
-// Service wires the use cases to the ledger (PostgreSQL) and the holds (Redis).
+// SettingsOf picks the use cases' settings from the service's configuration.
+func SettingsOf(c config.Config) Settings {
+	return Settings{Hold: c.Hold, Commit: c.Commit, EventCacheTTL: c.EventCacheTTL,
+		LayoutCacheEvents: c.LayoutCacheEvents, AvailabilityCacheTTL: c.AvailabilityCacheTTL}
+}
+
+// Service wires the use cases to the ledger (PostgreSQL) and the holds (Redis), both
+// behind the domain's interfaces.
 type Service struct {
-	Store *store.Store
-	Holds *holds.Store
-	Cfg   config.Config
-	Log   *slog.Logger
+	Ledger domain.Ledger
+	Holds  domain.Holds
+	Cfg    Settings
+	Log    *slog.Logger
 	// Now is the clock (tests move it).
 	Now func() time.Time
 	// OnCommitBatch, when set before the first commit, sees each ledger transaction of
@@ -59,8 +73,8 @@ type cachedEvent struct {
 }
 
 // New builds the service.
-func New(st *store.Store, hs *holds.Store, cfg config.Config, log *slog.Logger) *Service {
-	s := &Service{Store: st, Holds: hs, Cfg: cfg, Log: log, Now: time.Now,
+func New(ledger domain.Ledger, hs domain.Holds, cfg Settings, log *slog.Logger) *Service {
+	s := &Service{Ledger: ledger, Holds: hs, Cfg: cfg, Log: log, Now: time.Now,
 		events: map[uuid.UUID]cachedEvent{}, layouts: map[uuid.UUID]*Layout{}, views: map[uuid.UUID]*view{}, metrics: newCommitMetrics()}
 	s.commits = s.newCommitter()
 	return s
@@ -74,7 +88,7 @@ func (s *Service) Event(ctx context.Context, id uuid.UUID) (domain.Event, error)
 	if ok && s.Now().Sub(c.at) < s.Cfg.EventCacheTTL {
 		return c.ev, c.err
 	}
-	rec, err := s.Store.GetEvent(ctx, s.Store.DB, id, false)
+	rec, err := s.Ledger.Event(ctx, id, false)
 	if err != nil && !errors.Is(err, domain.ErrEventNotFound) {
 		return domain.Event{}, err
 	}
@@ -146,7 +160,7 @@ func (s *Service) Layout(ctx context.Context, id uuid.UUID) (*Layout, error) {
 	if ok {
 		return l, nil
 	}
-	rec, err := s.Store.GetEvent(ctx, s.Store.DB, id, true)
+	rec, err := s.Ledger.Event(ctx, id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -176,12 +190,12 @@ func (s *Service) ensureSold(ctx context.Context, eventID uuid.UUID) error {
 	if _, loaded, err := s.Holds.Snapshot(ctx, eventID); err != nil || loaded {
 		return err
 	}
-	ids, err := s.Store.UnavailableSeatIDs(ctx, eventID)
+	ids, err := s.Ledger.UnavailableSeatIDs(ctx, eventID)
 	if err != nil {
 		return err
 	}
 	// Redis lost the event: its buyers' bought seats (for the per-user limit) go back first.
-	bought, err := s.Store.BoughtSeats(ctx, eventID)
+	bought, err := s.Ledger.BoughtSeats(ctx, eventID)
 	if err != nil {
 		return err
 	}
@@ -193,13 +207,13 @@ func (s *Service) ensureSold(ctx context.Context, eventID uuid.UUID) error {
 }
 
 // snapshot returns Redis availability, rebuilding the sold set first when missing.
-func (s *Service) snapshot(ctx context.Context, eventID uuid.UUID) (holds.Snapshot, error) {
+func (s *Service) snapshot(ctx context.Context, eventID uuid.UUID) (domain.SeatSnapshot, error) {
 	snap, loaded, err := s.Holds.Snapshot(ctx, eventID)
 	if err != nil || loaded {
 		return snap, err
 	}
 	if err := s.ensureSold(ctx, eventID); err != nil {
-		return holds.Snapshot{}, err
+		return domain.SeatSnapshot{}, err
 	}
 	snap, _, err = s.Holds.Snapshot(ctx, eventID)
 	return snap, err

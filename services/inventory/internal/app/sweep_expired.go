@@ -5,13 +5,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"evently.dev/libs/contracts"
-	"evently.dev/libs/kafka"
-	"evently.dev/libs/outbox"
 
-	"evently.dev/services/inventory/internal/holds"
+	"evently.dev/services/inventory/internal/domain"
 )
 
 // expiredNamespace derives hold.expired event ids from hold ids, so announcing one hold
@@ -83,15 +80,15 @@ func (s *Service) SweepOnce(ctx context.Context) (int, error) {
 
 // announceExpired writes one hold.expired per claimed hold in one transaction; rows already
 // written by an earlier, interrupted claim are skipped.
-func (s *Service) announceExpired(ctx context.Context, claimed []holds.Expired) error {
-	return s.Store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+func (s *Service) announceExpired(ctx context.Context, claimed []domain.ExpiredHold) error {
+	return s.Ledger.InTx(ctx, func(ctx context.Context, l domain.Ledger) error {
 		for _, x := range claimed {
 			if x.Hold == nil {
 				s.Log.WarnContext(ctx, "lapsed hold has no record left (redis flushed?); not announced", "hold_id", x.HoldID)
 				continue
 			}
 			id := ExpiredEventID(x.HoldID)
-			exists, err := tx.NewSelect().Table("outbox").Where("id = ?", id).Exists(ctx)
+			exists, err := l.Published(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -100,16 +97,11 @@ func (s *Service) announceExpired(ctx context.Context, claimed []holds.Expired) 
 			}
 			h := x.Hold
 			s.note(h.EventID, h.SeatIDs(), stateAvailable)
-			e, err := kafka.NewEvent(contracts.TopicInventorySeats, h.EventID.String(), contracts.TypeHoldExpired, Source,
-				contracts.HoldExpired{HoldID: x.HoldID, EventID: h.EventID.String(), UserID: h.UserID,
-					SeatIDs: h.SeatIDs(), Purpose: h.Purpose, ExpiredAt: x.ExpiredAt})
-			if err != nil {
-				return err
-			}
-			e.ID = id
 			// A twin sweeper racing on a re-claimed hold makes this a unique violation: the
 			// batch rolls back, its leases lapse, and the next pass skips the rows that exist.
-			if err := outbox.Add(ctx, tx, e); err != nil {
+			if err := l.Publish(ctx, domain.Message{ID: id, Key: h.EventID.String(), Type: contracts.TypeHoldExpired,
+				Payload: contracts.HoldExpired{HoldID: x.HoldID, EventID: h.EventID.String(), UserID: h.UserID,
+					SeatIDs: h.SeatIDs(), Purpose: h.Purpose, ExpiredAt: x.ExpiredAt}}); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 // Package bench measures the inventory against the real local servers: 2-seat holds per
 // second with latency percentiles straight to the service over loopback, seat-map latency
-// for a 50,000-seat event, and the time to build a 50,000-seat ledger. Run with
+// for a 50,000-seat event, the time to build a 50,000-seat ledger, and sales per second
+// with allocations per sale through the group commit. Run with
 //
 //	go test -run '^$' -bench . -benchtime 20000x ./internal/bench/
 //

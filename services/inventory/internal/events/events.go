@@ -24,6 +24,9 @@ import (
 	"evently.dev/services/inventory/internal/store"
 )
 
+// ledger is the ledger inside the consumer's transaction, which also holds the inbox row.
+func ledger(tx bun.Tx) domain.Ledger { return store.New(tx) }
+
 // Consumer groups.
 const (
 	GroupCatalog  = "inventory-catalog"
@@ -49,7 +52,7 @@ func (h *Handlers) Catalog(ctx context.Context, tx bun.Tx, e kafka.Event) error 
 			return consumer.Permanent(err)
 		}
 		start := time.Now()
-		created, seats, err := h.App.BuildLedger(ctx, tx, pub)
+		created, seats, err := h.App.BuildLedger(ctx, ledger(tx), pub)
 		if err != nil {
 			return err
 		}
@@ -67,7 +70,7 @@ func (h *Handlers) Catalog(ctx context.Context, tx bun.Tx, e kafka.Event) error 
 		if err != nil {
 			return consumer.Permanent(fmt.Errorf("event.cancelled: bad event_id %q", p.EventID))
 		}
-		return h.App.CancelEvent(ctx, tx, id)
+		return h.App.CancelEvent(ctx, ledger(tx), id)
 	case contracts.TypeEventUpdated:
 		var p contracts.EventUpdated
 		if err := decode(e, &p); err != nil {
@@ -84,7 +87,7 @@ func (h *Handlers) Catalog(ctx context.Context, tx bun.Tx, e kafka.Event) error 
 			}
 			prices[sp.SectionID] = sp.Price
 		}
-		return h.App.UpdateEvent(ctx, tx, store.EventUpdate{EventID: id, Name: p.Name, Status: strings.ToUpper(p.Status),
+		return h.App.UpdateEvent(ctx, ledger(tx), domain.EventUpdate{EventID: id, Name: p.Name, Status: strings.ToUpper(p.Status),
 			StartsAt: p.StartsAt, EndsAt: p.EndsAt, HoldLimitPerUser: p.HoldLimitPerUser, Prices: prices, Version: p.Version})
 	}
 	return nil // other catalog facts (policies) do not concern the inventory
@@ -92,16 +95,16 @@ func (h *Handlers) Catalog(ctx context.Context, tx bun.Tx, e kafka.Event) error 
 
 // Published maps catalog's event.published to the ledger's terms, refusing what cannot
 // be sold (no sections, unknown currency, a section without rows).
-func Published(p contracts.EventPublished) (store.PublishedEvent, error) {
+func Published(p contracts.EventPublished) (domain.PublishedEvent, error) {
 	id, err := uuid.Parse(p.EventID)
 	if err != nil {
-		return store.PublishedEvent{}, fmt.Errorf("event.published: bad event_id %q", p.EventID)
+		return domain.PublishedEvent{}, fmt.Errorf("event.published: bad event_id %q", p.EventID)
 	}
 	if len(p.Currency) != 3 {
-		return store.PublishedEvent{}, fmt.Errorf("event.published %s: bad currency %q", id, p.Currency)
+		return domain.PublishedEvent{}, fmt.Errorf("event.published %s: bad currency %q", id, p.Currency)
 	}
 	if len(p.Sections) == 0 {
-		return store.PublishedEvent{}, fmt.Errorf("event.published %s: no sections", id)
+		return domain.PublishedEvent{}, fmt.Errorf("event.published %s: no sections", id)
 	}
 	ev := domain.Event{ID: id, Name: p.Name, Status: domain.EventPublished, Currency: strings.ToUpper(p.Currency),
 		HoldLimitPerUser: p.HoldLimitPerUser, StartsAt: p.StartsAt, EndsAt: p.EndsAt,
@@ -113,10 +116,10 @@ func Published(p contracts.EventPublished) (store.PublishedEvent, error) {
 	seen := map[string]bool{}
 	for _, s := range p.Sections {
 		if s.SectionID == "" || seen[s.SectionID] {
-			return store.PublishedEvent{}, fmt.Errorf("event.published %s: missing or duplicate section id %q", id, s.SectionID)
+			return domain.PublishedEvent{}, fmt.Errorf("event.published %s: missing or duplicate section id %q", id, s.SectionID)
 		}
 		if s.Price < 0 {
-			return store.PublishedEvent{}, fmt.Errorf("event.published %s: negative price in section %s", id, s.SectionID)
+			return domain.PublishedEvent{}, fmt.Errorf("event.published %s: negative price in section %s", id, s.SectionID)
 		}
 		seen[s.SectionID] = true
 		code := s.Code
@@ -134,7 +137,7 @@ func Published(p contracts.EventPublished) (store.PublishedEvent, error) {
 	if published.IsZero() {
 		published = time.Now()
 	}
-	return store.PublishedEvent{Event: ev, Layout: layout, PublishedAt: published}, nil
+	return domain.PublishedEvent{Event: ev, Layout: layout, PublishedAt: published}, nil
 }
 
 // Bookings handles evently.booking.bookings.v1: a cancelled booking's seats return to sale
@@ -152,7 +155,7 @@ func (h *Handlers) Bookings(ctx context.Context, tx bun.Tx, e kafka.Event) error
 	if err != nil {
 		return consumer.Permanent(fmt.Errorf("booking.cancelled: bad booking_id %q", p.BookingID))
 	}
-	res, changed, err := h.App.ReturnBookingSeats(ctx, tx, id)
+	res, changed, err := h.App.ReturnBookingSeats(ctx, ledger(tx), id)
 	if err != nil || !changed {
 		return err
 	}

@@ -44,11 +44,13 @@ const SoldMarker = "!loaded"
 // a replica and Redis never hide a live hold.
 const indexSlack = 5 * time.Second
 
-// Store is the Redis hold store.
+// Store is the Redis hold store; it implements domain.Holds.
 type Store struct {
 	rdb    *redis.Client
 	prefix string
 }
+
+var _ domain.Holds = (*Store)(nil)
 
 // New returns a store whose keys all start with prefix (REDIS_KEY_PREFIX).
 func New(rdb *redis.Client, prefix string) *Store { return &Store{rdb: rdb, prefix: prefix} }
@@ -98,34 +100,12 @@ func (s *Store) userSeatsKey(e uuid.UUID, user string) string {
 func (s *Store) liveKey() string                 { return s.prefix + "inv:live-events" }
 func (s *Store) userIndexKey(user string) string { return s.prefix + "inv:user:{" + user + "}:holds" }
 
-// Outcome is how a hold attempt ended.
-type Outcome int
-
-// Hold outcomes.
-const (
-	Held Outcome = iota
-	Taken
-	OverLimit
-	SoldUnknown
-	Closed
-)
-
-// HoldResult is the hold script's answer.
-type HoldResult struct {
-	Outcome Outcome
-	// Taken lists the conflicting seats; AlreadyHeld is the user's seat count at OverLimit.
-	Taken       []string
-	AlreadyHeld int
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-}
-
 // Hold places h (its seats, user and prices filled) for ttl, refusing if any seat is sold
 // or held, or if the user would hold more than limit seats of the event (0: no limit).
-func (s *Store) Hold(ctx context.Context, h domain.Hold, ttl time.Duration, limit int) (HoldResult, error) {
+func (s *Store) Hold(ctx context.Context, h domain.Hold, ttl time.Duration, limit int) (domain.HoldResult, error) {
 	rec, err := json.Marshal(h)
 	if err != nil {
-		return HoldResult{}, fmt.Errorf("marshal hold: %w", err)
+		return domain.HoldResult{}, fmt.Errorf("marshal hold: %w", err)
 	}
 	ids := h.SeatIDs()
 	idsJSON, _ := json.Marshal(ids)
@@ -148,35 +128,35 @@ func (s *Store) Hold(ctx context.Context, h domain.Hold, ttl time.Duration, limi
 	pipe.ZAddGT(ctx, s.liveKey(), redis.Z{Score: deadline, Member: e.String()})
 	res := holdScript.EvalSha(ctx, pipe, keys, args...)
 	if _, err := pipe.Exec(ctx); err != nil && !redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return HoldResult{}, fmt.Errorf("hold seats: %w", err)
+		return domain.HoldResult{}, fmt.Errorf("hold seats: %w", err)
 	}
 	out, err := res.StringSlice()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		out, err = holdScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	}
 	if err != nil {
-		return HoldResult{}, fmt.Errorf("hold seats: %w", err)
+		return domain.HoldResult{}, fmt.Errorf("hold seats: %w", err)
 	}
 	if len(out) == 0 {
-		return HoldResult{}, errors.New("hold seats: empty script answer")
+		return domain.HoldResult{}, errors.New("hold seats: empty script answer")
 	}
 	if out[0] != "OK" {
 		_ = s.rdb.ZRem(ctx, s.userIndexKey(h.UserID), member).Err()
 	}
 	switch out[0] {
 	case "OK":
-		return HoldResult{Outcome: Held, CreatedAt: msTime(out[1]), ExpiresAt: msTime(out[2])}, nil
+		return domain.HoldResult{Outcome: domain.Held, CreatedAt: msTime(out[1]), ExpiresAt: msTime(out[2])}, nil
 	case "TAKEN":
-		return HoldResult{Outcome: Taken, Taken: out[1:]}, nil
+		return domain.HoldResult{Outcome: domain.Taken, Taken: out[1:]}, nil
 	case "LIMIT":
 		n, _ := strconv.Atoi(out[1])
-		return HoldResult{Outcome: OverLimit, AlreadyHeld: n}, nil
+		return domain.HoldResult{Outcome: domain.OverLimit, AlreadyHeld: n}, nil
 	case "NOSOLD":
-		return HoldResult{Outcome: SoldUnknown}, nil
+		return domain.HoldResult{Outcome: domain.SoldUnknown}, nil
 	case "CLOSED":
-		return HoldResult{Outcome: Closed}, nil
+		return domain.HoldResult{Outcome: domain.Closed}, nil
 	}
-	return HoldResult{}, fmt.Errorf("hold seats: unexpected script answer %q", out[0])
+	return domain.HoldResult{}, fmt.Errorf("hold seats: unexpected script answer %q", out[0])
 }
 
 func msTime(s string) time.Time {
@@ -319,14 +299,8 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]domain.Hold, err
 	return out, nil
 }
 
-// ErrMissing and ErrNotOwner are the release/extend scripts' refusals.
-var (
-	ErrMissing  = errors.New("hold missing")
-	ErrNotOwner = errors.New("hold of another user")
-	ErrCapped   = errors.New("hold at maximum lifetime")
-)
-
-// Release drops a live hold of userID and returns it.
+// Release drops a live hold of userID and returns it; domain.ErrHoldNotFound when there is
+// none of theirs.
 func (s *Store) Release(ctx context.Context, userID string, eventID, holdID uuid.UUID) (domain.Hold, error) {
 	keys := []string{s.HoldKey(eventID, holdID), s.heldKey(eventID), s.expiriesKey(eventID), s.infoKey(eventID),
 		s.userSeatsKey(eventID, userID)}
@@ -336,10 +310,8 @@ func (s *Store) Release(ctx context.Context, userID string, eventID, holdID uuid
 		return domain.Hold{}, fmt.Errorf("release hold %s: %w", holdID, err)
 	}
 	switch out[0] {
-	case "MISSING":
-		return domain.Hold{}, ErrMissing
-	case "NOTOWNER":
-		return domain.Hold{}, ErrNotOwner
+	case "MISSING", "NOTOWNER": // another user's hold is none of theirs
+		return domain.Hold{}, domain.ErrHoldNotFound
 	}
 	var h domain.Hold
 	if err := json.Unmarshal([]byte(out[1]), &h); err != nil {
@@ -350,7 +322,7 @@ func (s *Store) Release(ctx context.Context, userID string, eventID, holdID uuid
 }
 
 // Extend pushes a hold's expiry to min(now + by, created + maxLifetime) and returns the
-// new expiry; ErrCapped when it is already at the cap.
+// new expiry; domain.ErrHoldMaxLifetime, with the expiry, when it is already at the cap.
 func (s *Store) Extend(ctx context.Context, userID string, eventID, holdID uuid.UUID, by, maxLifetime time.Duration) (time.Time, error) {
 	keys := []string{s.HoldKey(eventID, holdID), s.heldKey(eventID), s.expiriesKey(eventID), s.userSeatsKey(eventID, userID)}
 	out, err := extendScript.Run(ctx, s.rdb, keys, holdID.String(), userID, s.base(eventID)+"seat:",
@@ -359,12 +331,10 @@ func (s *Store) Extend(ctx context.Context, userID string, eventID, holdID uuid.
 		return time.Time{}, fmt.Errorf("extend hold %s: %w", holdID, err)
 	}
 	switch out[0] {
-	case "MISSING":
-		return time.Time{}, ErrMissing
-	case "NOTOWNER":
-		return time.Time{}, ErrNotOwner
+	case "MISSING", "NOTOWNER":
+		return time.Time{}, domain.ErrHoldNotFound
 	case "CAPPED":
-		return msTime(out[2]), ErrCapped
+		return msTime(out[2]), domain.ErrHoldMaxLifetime
 	}
 	exp := msTime(out[2])
 	score := float64(exp.Add(indexSlack).UnixMilli())
@@ -421,23 +391,17 @@ func (s *Store) Close(ctx context.Context, eventID uuid.UUID) error {
 	return s.rdb.Set(ctx, s.ClosedKey(eventID), "1", 0).Err()
 }
 
-// Snapshot is the event's seat availability in Redis at one moment.
-type Snapshot struct {
-	Sold map[string]struct{}
-	Held map[string]struct{}
-}
-
 // Snapshot reads the sold set and the live held seats in one round trip. ok is false when
 // the sold set is missing and must be rebuilt from the ledger first.
-func (s *Store) Snapshot(ctx context.Context, eventID uuid.UUID) (Snapshot, bool, error) {
+func (s *Store) Snapshot(ctx context.Context, eventID uuid.UUID) (domain.SeatSnapshot, bool, error) {
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	pipe := s.rdb.Pipeline()
 	sold := pipe.SMembers(ctx, s.SoldKey(eventID))
 	held := pipe.ZRangeByScore(ctx, s.heldKey(eventID), &redis.ZRangeBy{Min: now, Max: "+inf"})
 	if _, err := pipe.Exec(ctx); err != nil {
-		return Snapshot{}, false, fmt.Errorf("availability snapshot: %w", err)
+		return domain.SeatSnapshot{}, false, fmt.Errorf("availability snapshot: %w", err)
 	}
-	snap := Snapshot{Sold: make(map[string]struct{}, len(sold.Val())), Held: make(map[string]struct{}, len(held.Val()))}
+	snap := domain.SeatSnapshot{Sold: make(map[string]struct{}, len(sold.Val())), Held: make(map[string]struct{}, len(held.Val()))}
 	loaded := false
 	for _, id := range sold.Val() {
 		if id == SoldMarker {
@@ -452,28 +416,13 @@ func (s *Store) Snapshot(ctx context.Context, eventID uuid.UUID) (Snapshot, bool
 	return snap, loaded, nil
 }
 
-// Expired is a lapsed hold a sweeper must announce.
-type Expired struct {
-	EventID   uuid.UUID
-	HoldID    string
-	ExpiredAt time.Time
-	// Hold is nil when its record was lost (e.g. Redis was flushed meanwhile).
-	Hold *domain.Hold
-}
-
-// LiveEvent is an event that may have holds to sweep, with its index score.
-type LiveEvent struct {
-	EventID uuid.UUID
-	Score   float64
-}
-
 // LiveEvents lists events with (possibly) live holds.
-func (s *Store) LiveEvents(ctx context.Context, limit int64) ([]LiveEvent, error) {
+func (s *Store) LiveEvents(ctx context.Context, limit int64) ([]domain.LiveEvent, error) {
 	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.liveKey(), &redis.ZRangeBy{Min: "-inf", Max: "+inf", Count: limit}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("live events: %w", err)
 	}
-	out := make([]LiveEvent, 0, len(zs))
+	out := make([]domain.LiveEvent, 0, len(zs))
 	for _, z := range zs {
 		m, _ := z.Member.(string)
 		id, err := uuid.Parse(m)
@@ -481,21 +430,21 @@ func (s *Store) LiveEvents(ctx context.Context, limit int64) ([]LiveEvent, error
 			_ = s.rdb.ZRem(ctx, s.liveKey(), m).Err()
 			continue
 		}
-		out = append(out, LiveEvent{EventID: id, Score: z.Score})
+		out = append(out, domain.LiveEvent{EventID: id, Score: z.Score})
 	}
 	return out, nil
 }
 
 // ClaimExpired hands this sweeper up to batch lapsed holds of the event, leased for lease.
-func (s *Store) ClaimExpired(ctx context.Context, eventID uuid.UUID, batch int, lease time.Duration) ([]Expired, error) {
+func (s *Store) ClaimExpired(ctx context.Context, eventID uuid.UUID, batch int, lease time.Duration) ([]domain.ExpiredHold, error) {
 	keys := []string{s.expiriesKey(eventID), s.expiringKey(eventID), s.infoKey(eventID), s.heldKey(eventID)}
 	out, err := claimScript.Run(ctx, s.rdb, keys, batch, lease.Milliseconds(), s.Channel(eventID)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("claim expired holds of %s: %w", eventID, err)
 	}
-	res := make([]Expired, 0, len(out)/3)
+	res := make([]domain.ExpiredHold, 0, len(out)/3)
 	for i := 0; i+2 < len(out); i += 3 {
-		x := Expired{EventID: eventID, HoldID: out[i], ExpiredAt: time.Now().UTC()}
+		x := domain.ExpiredHold{EventID: eventID, HoldID: out[i], ExpiredAt: time.Now().UTC()}
 		if out[i+1] != "0" {
 			if f, err := strconv.ParseFloat(out[i+1], 64); err == nil {
 				x.ExpiredAt = time.UnixMilli(int64(f)).UTC()
@@ -513,7 +462,7 @@ func (s *Store) ClaimExpired(ctx context.Context, eventID uuid.UUID, batch int, 
 }
 
 // AckExpired forgets announced holds.
-func (s *Store) AckExpired(ctx context.Context, eventID uuid.UUID, done []Expired) error {
+func (s *Store) AckExpired(ctx context.Context, eventID uuid.UUID, done []domain.ExpiredHold) error {
 	if len(done) == 0 {
 		return nil
 	}
@@ -536,7 +485,7 @@ func (s *Store) AckExpired(ctx context.Context, eventID uuid.UUID, done []Expire
 
 // DropIfIdle removes an event from the live index when it has no holds left and its score
 // is still the one seen (see dropLiveScript).
-func (s *Store) DropIfIdle(ctx context.Context, ev LiveEvent) error {
+func (s *Store) DropIfIdle(ctx context.Context, ev domain.LiveEvent) error {
 	if float64(time.Now().UnixMilli()) <= ev.Score {
 		return nil
 	}

@@ -248,10 +248,10 @@ func (h *Handler) stream(c echo.Context) error {
 		return nil
 	}
 	w.Flush()
-	beat := time.NewTicker(h.App.Cfg.SSEHeartbeat)
+	beat := time.NewTicker(h.Heartbeat)
 	defer beat.Stop()
 	var end <-chan time.Time
-	if d := h.App.Cfg.SSEMaxDuration; d > 0 {
+	if d := h.MaxStream; d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		end = t.C

@@ -4,6 +4,7 @@ package http
 
 import (
 	"compress/gzip"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -23,6 +24,9 @@ const StreamPath = "/api/v1/events/:id/availability/stream"
 type Handler struct {
 	App *app.Service
 	Hub *live.Hub
+	// Heartbeat is the interval of the streams' keep-alive comments (SSE_HEARTBEAT);
+	// MaxStream ends a stream after this long (SSE_MAX_DURATION, 0: never).
+	Heartbeat, MaxStream time.Duration
 	// layouts caches each event's pre-encoded seat JSON, maps its rendered seat maps (see
 	// layout.go).
 	layouts layoutCache

@@ -89,9 +89,9 @@ func New(t testing.TB, tweak ...func(*config.Config)) *Env {
 	if err := hs.LoadScripts(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(store.New(db), hs, cfg, log)
+	svc := app.New(store.New(db), hs, app.SettingsOf(cfg), log)
 	hub := live.NewHub(rdb, hs.Channel, cfg.SSEBuffer, log)
-	h := &invhttp.Handler{App: svc, Hub: hub}
+	h := &invhttp.Handler{App: svc, Hub: hub, Heartbeat: cfg.SSEHeartbeat, MaxStream: cfg.SSEMaxDuration}
 	srv := httpserver.New(httpserver.Options{Service: "inventory", Logger: log,
 		Config: httpserver.Config{BodyLimit: "1M", RequestTimeout: 15 * time.Second}})
 	srv.Echo.Use(assertion.Middleware(Secret))

@@ -20,18 +20,28 @@ import (
 	"evently.dev/services/inventory/internal/domain"
 )
 
-// Store is the inventory's PostgreSQL repository.
+// Source is the CloudEvents source of everything the inventory publishes.
+const Source = "/services/inventory"
+
+// Store implements domain.Ledger over the pool or one transaction.
 type Store struct {
-	DB *bun.DB
+	db bun.IDB
 }
 
-// New returns a store over db (whose search_path selects the inventory schema).
-func New(db *bun.DB) *Store { return &Store{DB: db} }
+var _ domain.Ledger = (*Store)(nil)
 
-// InTx runs fn in one transaction, committed only when fn returns nil.
-func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.DB.RunInTx(ctx, nil, fn)
+// New returns a store over db (whose search_path selects the inventory schema): the pool,
+// or a transaction that every method then runs in (a consumer's).
+func New(db bun.IDB) *Store { return &Store{db: db} }
+
+// InTx runs fn in one transaction, committed only when fn returns nil; it joins the
+// store's transaction when it has one.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, l domain.Ledger) error) error {
+	return pg.InTx(ctx, s.db, wrap, fn)
 }
+
+// wrap gives a transaction the ledger's methods.
+func wrap(db bun.IDB) domain.Ledger { return &Store{db: db} }
 
 // layoutJSON is the stored form of the compact layout.
 type layoutJSON struct {
@@ -82,16 +92,9 @@ type sectionRow struct {
 	Sold int `bun:"sold,scanonly"`
 }
 
-// PublishedEvent is everything event.published brings, in domain terms.
-type PublishedEvent struct {
-	Event       domain.Event
-	Layout      []domain.SectionLayout
-	PublishedAt time.Time
-}
-
 // InsertEvent records a newly published event and its sections. It reports false, and
 // changes nothing, when the event is already known: a redelivered event.published.
-func (s *Store) InsertEvent(ctx context.Context, db bun.IDB, p PublishedEvent) (bool, error) {
+func (s *Store) InsertEvent(ctx context.Context, p domain.PublishedEvent) (bool, error) {
 	layout := make([]layoutJSON, len(p.Layout))
 	for i, sec := range p.Layout {
 		rows := make([]rowJSON, len(sec.Rows))
@@ -109,7 +112,7 @@ func (s *Store) InsertEvent(ctx context.Context, db bun.IDB, p PublishedEvent) (
 		HoldLimitPerUser: e.HoldLimitPerUser, StartsAt: e.StartsAt.UTC(), EndsAt: e.EndsAt.UTC(),
 		SaleStartsAt: e.SaleStartsAt, SaleEndsAt: e.SaleEndsAt, Capacity: e.Capacity,
 		Version: e.Version, Layout: raw, PublishedAt: p.PublishedAt.UTC()}
-	res, err := db.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	res, err := s.db.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("insert event %s: %w", e.ID, err)
 	}
@@ -122,7 +125,7 @@ func (s *Store) InsertEvent(ctx context.Context, db bun.IDB, p PublishedEvent) (
 			Name: sec.Name, Price: sec.Price, Capacity: sec.Capacity}
 	}
 	if len(secs) > 0 {
-		if _, err := db.NewInsert().Model(&secs).Exec(ctx); err != nil {
+		if _, err := s.db.NewInsert().Model(&secs).Exec(ctx); err != nil {
 			return false, fmt.Errorf("insert sections of %s: %w", e.ID, err)
 		}
 	}
@@ -135,7 +138,7 @@ const seatBatch = 10_000
 
 // InsertSeats writes the ledger rows of a newly published event in big batches
 // (INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING), not row by row.
-func (s *Store) InsertSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, seats []domain.Seat, price map[string]int64) error {
+func (s *Store) InsertSeats(ctx context.Context, eventID uuid.UUID, seats []domain.Seat, price map[string]int64) error {
 	const q = `INSERT INTO seats (event_id, seat_id, section_id, row, number, label, x, y, price)
 		SELECT ?, u.seat_id, u.section_id, u.row, u.number, u.label, u.x, u.y, u.price
 		FROM unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::real[], ?::real[], ?::bigint[])
@@ -155,7 +158,7 @@ func (s *Store) InsertSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, 
 			ids[i], secs[i], rows[i], nums[i], labels[i] = st.ID, st.SectionID, st.Row, int64(st.Number), st.Label
 			xs[i], ys[i], prices[i] = st.X, st.Y, price[st.SectionID]
 		}
-		if _, err := db.ExecContext(ctx, q, eventID, pgdialect.Array(ids), pgdialect.Array(secs),
+		if _, err := s.db.ExecContext(ctx, q, eventID, pgdialect.Array(ids), pgdialect.Array(secs),
 			pgdialect.Array(rows), pgdialect.Array(nums), pgdialect.Array(labels), pgdialect.Array(xs),
 			pgdialect.Array(ys), pgdialect.Array(prices)); err != nil {
 			return fmt.Errorf("insert seats %d..%d of %s: %w", start, start+len(batch), eventID, err)
@@ -164,29 +167,23 @@ func (s *Store) InsertSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, 
 	return nil
 }
 
-// EventRecord is a stored event with its compact layout.
-type EventRecord struct {
-	Event  domain.Event
-	Layout []domain.SectionLayout
-}
-
-// GetEvent loads an event with its sections (ordered as published) and layout;
+// Event loads an event with its sections (ordered as published) and layout;
 // domain.ErrEventNotFound when unknown.
-func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayout bool) (EventRecord, error) {
+func (s *Store) Event(ctx context.Context, id uuid.UUID, withLayout bool) (domain.EventRecord, error) {
 	var row eventRow
-	q := db.NewSelect().Model(&row).Where("id = ?", id)
+	q := s.db.NewSelect().Model(&row).Where("id = ?", id)
 	if !withLayout {
 		q = q.ExcludeColumn("layout")
 	}
 	if err := q.Scan(ctx); err != nil {
 		if pg.IsNoRows(err) {
-			return EventRecord{}, domain.ErrEventNotFound
+			return domain.EventRecord{}, domain.ErrEventNotFound
 		}
-		return EventRecord{}, fmt.Errorf("get event %s: %w", id, err)
+		return domain.EventRecord{}, fmt.Errorf("get event %s: %w", id, err)
 	}
-	secs, err := s.sectionsWithSold(ctx, db, id)
+	secs, err := s.sectionsWithSold(ctx, id)
 	if err != nil {
-		return EventRecord{}, err
+		return domain.EventRecord{}, err
 	}
 	ev := domain.Event{ID: row.ID, Name: row.Name, Status: row.Status, Currency: row.Currency,
 		HoldLimitPerUser: row.HoldLimitPerUser, StartsAt: row.StartsAt, EndsAt: row.EndsAt,
@@ -195,11 +192,11 @@ func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayo
 		ev.Sections = append(ev.Sections, domain.Section{ID: sr.SectionID, Code: sr.Code, Name: sr.Name,
 			Price: sr.Price, Capacity: sr.Capacity, Sold: sr.Sold})
 	}
-	rec := EventRecord{Event: ev}
+	rec := domain.EventRecord{Event: ev}
 	if withLayout {
 		var layout []layoutJSON
 		if err := json.Unmarshal(row.Layout, &layout); err != nil {
-			return EventRecord{}, fmt.Errorf("decode layout of %s: %w", id, err)
+			return domain.EventRecord{}, fmt.Errorf("decode layout of %s: %w", id, err)
 		}
 		for _, l := range layout {
 			sl := domain.SectionLayout{ID: l.ID, Code: l.Code, Name: l.Name}
@@ -212,22 +209,10 @@ func (s *Store) GetEvent(ctx context.Context, db bun.IDB, id uuid.UUID, withLayo
 	return rec, nil
 }
 
-// EventUpdate is what event.updated may change after publishing.
-type EventUpdate struct {
-	EventID          uuid.UUID
-	Name             string
-	Status           string
-	StartsAt         time.Time
-	EndsAt           time.Time
-	HoldLimitPerUser int
-	Prices           map[string]int64
-	Version          int
-}
-
 // UpdateEvent applies an update unless a newer version was already applied, and reprices
 // the unsold seats of sections whose price changed. It reports whether anything applied.
-func (s *Store) UpdateEvent(ctx context.Context, db bun.IDB, u EventUpdate) (bool, error) {
-	res, err := db.NewUpdate().Model((*eventRow)(nil)).
+func (s *Store) UpdateEvent(ctx context.Context, u domain.EventUpdate) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*eventRow)(nil)).
 		Set("name = COALESCE(NULLIF(?, ''), name)", u.Name).
 		Set("status = CASE WHEN status = 'CANCELLED' THEN status WHEN ? IN ('PUBLISHED','COMPLETED','CANCELLED') THEN ? ELSE status END", u.Status, u.Status).
 		Set("starts_at = CASE WHEN ?::timestamptz = '0001-01-01T00:00:00Z' THEN starts_at ELSE ? END", u.StartsAt.UTC(), u.StartsAt.UTC()).
@@ -243,7 +228,7 @@ func (s *Store) UpdateEvent(ctx context.Context, db bun.IDB, u EventUpdate) (boo
 		return false, nil
 	}
 	for sec, price := range u.Prices {
-		res, err := db.ExecContext(ctx, `UPDATE sections SET price = ? WHERE event_id = ? AND section_id = ? AND price <> ?`,
+		res, err := s.db.ExecContext(ctx, `UPDATE sections SET price = ? WHERE event_id = ? AND section_id = ? AND price <> ?`,
 			price, u.EventID, sec, price)
 		if err != nil {
 			return false, fmt.Errorf("reprice section %s: %w", sec, err)
@@ -251,7 +236,7 @@ func (s *Store) UpdateEvent(ctx context.Context, db bun.IDB, u EventUpdate) (boo
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue
 		}
-		if _, err := db.ExecContext(ctx, `UPDATE seats SET price = ?, version = version + 1, updated_at = now()
+		if _, err := s.db.ExecContext(ctx, `UPDATE seats SET price = ?, version = version + 1, updated_at = now()
 			WHERE event_id = ? AND section_id = ? AND status = 'AVAILABLE'`, price, u.EventID, sec); err != nil {
 			return false, fmt.Errorf("reprice seats of section %s: %w", sec, err)
 		}
@@ -261,11 +246,11 @@ func (s *Store) UpdateEvent(ctx context.Context, db bun.IDB, u EventUpdate) (boo
 
 // CancelEvent marks the event cancelled and closes its unsold seats. It reports how many
 // seats it closed; a redelivery closes none.
-func (s *Store) CancelEvent(ctx context.Context, db bun.IDB, id uuid.UUID) (int, error) {
-	if _, err := db.ExecContext(ctx, `UPDATE events SET status = 'CANCELLED', updated_at = now() WHERE id = ?`, id); err != nil {
+func (s *Store) CancelEvent(ctx context.Context, id uuid.UUID) (int, error) {
+	if _, err := s.db.ExecContext(ctx, `UPDATE events SET status = 'CANCELLED', updated_at = now() WHERE id = ?`, id); err != nil {
 		return 0, fmt.Errorf("cancel event %s: %w", id, err)
 	}
-	res, err := db.ExecContext(ctx, `UPDATE seats SET status = 'CLOSED', version = version + 1, updated_at = now()
+	res, err := s.db.ExecContext(ctx, `UPDATE seats SET status = 'CLOSED', version = version + 1, updated_at = now()
 		WHERE event_id = ? AND status = 'AVAILABLE'`, id)
 	if err != nil {
 		return 0, fmt.Errorf("close seats of %s: %w", id, err)
@@ -278,7 +263,7 @@ func (s *Store) CancelEvent(ctx context.Context, db bun.IDB, id uuid.UUID) (int,
 // content of the Redis sold set.
 func (s *Store) UnavailableSeatIDs(ctx context.Context, id uuid.UUID) ([]string, error) {
 	var ids []string
-	if err := s.DB.NewSelect().Table("seats").Column("seat_id").
+	if err := s.db.NewSelect().Table("seats").Column("seat_id").
 		Where("event_id = ? AND status <> 'AVAILABLE'", id).Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("unavailable seats of %s: %w", id, err)
 	}
@@ -292,7 +277,7 @@ func (s *Store) BoughtSeats(ctx context.Context, eventID uuid.UUID) (map[string]
 		UserID string `bun:"user_id"`
 		SeatID string `bun:"seat_id"`
 	}
-	err := s.DB.NewRaw(`SELECT c.user_id, s.seat_id FROM commits AS c
+	err := s.db.NewRaw(`SELECT c.user_id, s.seat_id FROM commits AS c
 		JOIN seats AS s ON s.event_id = c.event_id AND s.booking_id = c.booking_id
 		WHERE c.event_id = ? AND s.status = 'SOLD'`, eventID).Scan(ctx, &rows)
 	if err != nil {
@@ -306,9 +291,9 @@ func (s *Store) BoughtSeats(ctx context.Context, eventID uuid.UUID) (map[string]
 }
 
 // BookingBuyer is the user a committed booking belongs to ("" when unknown).
-func (s *Store) BookingBuyer(ctx context.Context, db bun.IDB, bookingID uuid.UUID) (string, error) {
+func (s *Store) BookingBuyer(ctx context.Context, bookingID uuid.UUID) (string, error) {
 	var user []string
-	if err := db.NewRaw(`SELECT user_id FROM commits WHERE booking_id = ?`, bookingID).Scan(ctx, &user); err != nil {
+	if err := s.db.NewRaw(`SELECT user_id FROM commits WHERE booking_id = ?`, bookingID).Scan(ctx, &user); err != nil {
 		return "", fmt.Errorf("buyer of booking %s: %w", bookingID, err)
 	}
 	if len(user) == 0 {
@@ -319,8 +304,8 @@ func (s *Store) BookingBuyer(ctx context.Context, db bun.IDB, bookingID uuid.UUI
 
 // SellSeats flips exactly the given seats AVAILABLE → SOLD for a booking and returns how
 // many rows changed; the caller rolls back unless that equals len(seatIDs).
-func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {
-	res, err := db.ExecContext(ctx, `UPDATE seats SET status = 'SOLD', booking_id = ?, version = version + 1, updated_at = now()
+func (s *Store) SellSeats(ctx context.Context, eventID, bookingID uuid.UUID, seatIDs []string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE seats SET status = 'SOLD', booking_id = ?, version = version + 1, updated_at = now()
 		WHERE event_id = ? AND seat_id IN (?) AND status = 'AVAILABLE'`, bookingID, eventID, bun.List(seatIDs))
 	if err != nil {
 		return 0, fmt.Errorf("sell seats of %s: %w", eventID, err)
@@ -330,10 +315,13 @@ func (s *Store) SellSeats(ctx context.Context, db bun.IDB, eventID, bookingID uu
 }
 
 // UnsellableSeats returns which of seatIDs are not AVAILABLE in the ledger (for the 409).
-func (s *Store) UnsellableSeats(ctx context.Context, db bun.IDB, eventID uuid.UUID, seatIDs []string) ([]string, error) {
+// Seats the booking's own SellSeats took in this transaction are left out: they are free
+// again once the refused sale rolls back.
+func (s *Store) UnsellableSeats(ctx context.Context, eventID, bookingID uuid.UUID, seatIDs []string) ([]string, error) {
 	var ids []string
-	err := db.NewSelect().Table("seats").Column("seat_id").
+	err := s.db.NewSelect().Table("seats").Column("seat_id").
 		Where("event_id = ? AND seat_id IN (?) AND status <> 'AVAILABLE'", eventID, bun.List(seatIDs)).
+		Where("booking_id IS DISTINCT FROM ?", bookingID).
 		Order("seat_id").Scan(ctx, &ids)
 	return ids, err
 }
@@ -341,8 +329,8 @@ func (s *Store) UnsellableSeats(ctx context.Context, db bun.IDB, eventID uuid.UU
 // soldShards spreads each section's sold counter over this many rows (see the migration).
 const soldShards = 16
 
-// ShardOf picks a booking's counter shard; its release uses the same one.
-func ShardOf(bookingID uuid.UUID) int {
+// shardOf picks a booking's counter shard; its release uses the same one.
+func shardOf(bookingID uuid.UUID) int {
 	h := fnv.New32a()
 	_, _ = h.Write(bookingID[:])
 	return int(h.Sum32() % soldShards)
@@ -351,8 +339,8 @@ func ShardOf(bookingID uuid.UUID) int {
 // AdjustSold adds delta[section] to the booking's shard of each section's sold counter and
 // returns every section's counts as this transaction sees them, in layout order. Sales of
 // other shards commit in parallel, so the counts are a snapshot, not a serial order.
-func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID, bookingID uuid.UUID, delta map[string]int) ([]domain.SectionCount, error) {
-	shard := ShardOf(bookingID)
+func (s *Store) AdjustSold(ctx context.Context, eventID, bookingID uuid.UUID, delta map[string]int) ([]domain.SectionCount, error) {
+	shard := shardOf(bookingID)
 	for sec, d := range delta {
 		// A return decrements the row its sale created; an upsert cannot be used for it,
 		// since PostgreSQL checks the negative proposed row against the CHECK first.
@@ -364,14 +352,14 @@ func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID, bookingID u
 			q = `UPDATE section_sold_shards SET sold = sold + ? WHERE event_id = ? AND section_id = ? AND shard = ?`
 			args = []any{d, eventID, sec, shard}
 		}
-		res, err := db.ExecContext(ctx, q, args...)
+		res, err := s.db.ExecContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("adjust sold of section %s: %w", sec, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 && d < 0 {
 			// Sold before the counters were sharded: its count sits in shard 0 (see the
 			// migration), or wherever there is enough of it.
-			if _, err := db.ExecContext(ctx, `UPDATE section_sold_shards SET sold = sold + ?
+			if _, err := s.db.ExecContext(ctx, `UPDATE section_sold_shards SET sold = sold + ?
 				WHERE (event_id, section_id, shard) = (SELECT event_id, section_id, shard FROM section_sold_shards
 					WHERE event_id = ? AND section_id = ? AND sold >= ? ORDER BY sold DESC LIMIT 1)`,
 				d, eventID, sec, -d); err != nil {
@@ -379,7 +367,7 @@ func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID, bookingID u
 			}
 		}
 	}
-	secs, err := s.sectionsWithSold(ctx, db, eventID)
+	secs, err := s.sectionsWithSold(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -391,9 +379,9 @@ func (s *Store) AdjustSold(ctx context.Context, db bun.IDB, eventID, bookingID u
 }
 
 // sectionsWithSold loads an event's sections in layout order with their summed counters.
-func (s *Store) sectionsWithSold(ctx context.Context, db bun.IDB, eventID uuid.UUID) ([]sectionRow, error) {
+func (s *Store) sectionsWithSold(ctx context.Context, eventID uuid.UUID) ([]sectionRow, error) {
 	var secs []sectionRow
-	err := db.NewSelect().Model(&secs).
+	err := s.db.NewSelect().Model(&secs).
 		ColumnExpr("section_row.*").
 		ColumnExpr(`(SELECT COALESCE(sum(x.sold), 0) FROM section_sold_shards AS x
 			WHERE x.event_id = section_row.event_id AND x.section_id = section_row.section_id) AS sold`).
@@ -424,9 +412,9 @@ func (r commitRow) toDomain() domain.Commit {
 
 // FindCommit returns the commit of a hold or of a booking, whichever exists (ok false when
 // neither does).
-func (s *Store) FindCommit(ctx context.Context, db bun.IDB, holdID, bookingID uuid.UUID) (domain.Commit, bool, error) {
+func (s *Store) FindCommit(ctx context.Context, holdID, bookingID uuid.UUID) (domain.Commit, bool, error) {
 	var rows []commitRow
-	if err := db.NewSelect().Model(&rows).Where("hold_id = ? OR booking_id = ?", holdID, bookingID).
+	if err := s.db.NewSelect().Model(&rows).Where("hold_id = ? OR booking_id = ?", holdID, bookingID).
 		Order("committed_at").Limit(2).Scan(ctx); err != nil {
 		return domain.Commit{}, false, fmt.Errorf("find commit: %w", err)
 	}
@@ -441,18 +429,28 @@ func (s *Store) FindCommit(ctx context.Context, db bun.IDB, holdID, bookingID uu
 	return domain.Commit{}, false, nil
 }
 
-// InsertCommit records a commit; a concurrent twin makes it fail with a unique violation.
-func (s *Store) InsertCommit(ctx context.Context, db bun.IDB, c domain.Commit) error {
+// InsertCommit records a commit; a concurrent twin that recorded it first makes it fail
+// with domain.ErrCommitClash.
+func (s *Store) InsertCommit(ctx context.Context, c domain.Commit) error {
 	row := commitRow{HoldID: c.HoldID, BookingID: c.BookingID, EventID: c.EventID, UserID: c.UserID,
 		Seats: c.Seats, TotalAmount: c.TotalAmount, Currency: c.Currency, CommittedAt: c.CommittedAt.UTC()}
-	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
-		return fmt.Errorf("insert commit of hold %s: %w", c.HoldID, err)
+	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		return fmt.Errorf("insert commit of hold %s: %w", c.HoldID, commitErr(err))
 	}
 	return nil
 }
 
-// ReturnedSeat is a seat a cancelled booking gave back.
-type ReturnedSeat struct {
+// commitErr maps a clash on the commits' keys (hold id, booking id) to the domain's error,
+// keeping the driver's for the log.
+func commitErr(err error) error {
+	if pg.ConstraintName(err) != "" {
+		return fmt.Errorf("%w: %w", domain.ErrCommitClash, err)
+	}
+	return err
+}
+
+// returnedRow is a seat a cancelled booking gave back.
+type returnedRow struct {
 	EventID   uuid.UUID `bun:"event_id"`
 	SeatID    string    `bun:"seat_id"`
 	SectionID string    `bun:"section_id"`
@@ -463,15 +461,19 @@ type ReturnedSeat struct {
 // ReturnBookingSeats flips a booking's SOLD seats back to AVAILABLE (CLOSED when the event
 // was cancelled) and returns them. The condition on booking id and status makes it happen
 // once: a second call returns nothing.
-func (s *Store) ReturnBookingSeats(ctx context.Context, db bun.IDB, bookingID uuid.UUID) ([]ReturnedSeat, error) {
-	var out []ReturnedSeat
-	err := db.NewRaw(`UPDATE seats AS s SET status = CASE WHEN e.status = 'CANCELLED' THEN 'CLOSED' ELSE 'AVAILABLE' END,
+func (s *Store) ReturnBookingSeats(ctx context.Context, bookingID uuid.UUID) ([]domain.ReturnedSeat, error) {
+	var rows []returnedRow
+	err := s.db.NewRaw(`UPDATE seats AS s SET status = CASE WHEN e.status = 'CANCELLED' THEN 'CLOSED' ELSE 'AVAILABLE' END,
 			booking_id = NULL, version = s.version + 1, updated_at = now()
 		FROM events AS e
 		WHERE e.id = s.event_id AND s.booking_id = ? AND s.status = 'SOLD'
-		RETURNING s.event_id, s.seat_id, s.section_id, s.status, s.price`, bookingID).Scan(ctx, &out)
+		RETURNING s.event_id, s.seat_id, s.section_id, s.status, s.price`, bookingID).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("return seats of booking %s: %w", bookingID, err)
+	}
+	out := make([]domain.ReturnedSeat, len(rows))
+	for i, r := range rows {
+		out[i] = domain.ReturnedSeat(r)
 	}
 	return out, nil
 }
@@ -486,40 +488,33 @@ type SeatCounts struct {
 // CountSeats counts an event's ledger by section and status (tests and operators).
 func (s *Store) CountSeats(ctx context.Context, eventID uuid.UUID) ([]SeatCounts, error) {
 	var out []SeatCounts
-	err := s.DB.NewRaw(`SELECT section_id, status, count(*) AS n FROM seats WHERE event_id = ? GROUP BY 1, 2 ORDER BY 1, 2`,
+	err := s.db.NewRaw(`SELECT section_id, status, count(*) AS n FROM seats WHERE event_id = ? GROUP BY 1, 2 ORDER BY 1, 2`,
 		eventID).Scan(ctx, &out)
 	return out, err
 }
 
-// Sale is one hold's seats to flip AVAILABLE → SOLD for a booking, in a batch.
-type Sale struct {
-	EventID   uuid.UUID
-	BookingID uuid.UUID
-	SeatIDs   []string
-}
-
-// SellBatch flips the seats of many sales in one statement and returns how many rows
+// SellBatch flips the seats of many commits in one statement and returns how many rows
 // changed; the caller rolls back unless that equals the number of seats named. It is the
 // group-commit form of SellSeats: one statement for a whole batch of buyers.
-func (s *Store) SellBatch(ctx context.Context, db bun.IDB, sales []Sale) (int, error) {
+func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, error) {
 	var q strings.Builder
 	q.WriteString(`UPDATE seats SET status = 'SOLD', booking_id = v.booking_id, version = seats.version + 1, updated_at = now()
 		FROM (VALUES `)
-	args := make([]any, 0, len(sales)*6)
+	args := make([]any, 0, len(cs)*6)
 	n := 0
-	for _, sale := range sales {
-		for _, id := range sale.SeatIDs {
+	for _, c := range cs {
+		for _, st := range c.Seats {
 			if n > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?::uuid, ?::text, ?::uuid)")
-			args = append(args, sale.EventID, id, sale.BookingID)
+			args = append(args, c.EventID, st.SeatID, c.BookingID)
 			n++
 		}
 	}
 	q.WriteString(`) AS v (event_id, seat_id, booking_id)
 		WHERE seats.event_id = v.event_id AND seats.seat_id = v.seat_id AND seats.status = 'AVAILABLE'`)
-	res, err := db.ExecContext(ctx, q.String(), args...)
+	res, err := s.db.ExecContext(ctx, q.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("sell %d seats: %w", n, err)
 	}
@@ -529,32 +524,40 @@ func (s *Store) SellBatch(ctx context.Context, db bun.IDB, sales []Sale) (int, e
 
 // InsertCommits records many commits in one statement; any clash (a twin committing the
 // same hold or booking) fails the whole statement.
-func (s *Store) InsertCommits(ctx context.Context, db bun.IDB, cs []domain.Commit) error {
+func (s *Store) InsertCommits(ctx context.Context, cs []domain.Commit) error {
 	rows := make([]commitRow, len(cs))
 	for i, c := range cs {
 		rows[i] = commitRow{HoldID: c.HoldID, BookingID: c.BookingID, EventID: c.EventID, UserID: c.UserID,
 			Seats: c.Seats, TotalAmount: c.TotalAmount, Currency: c.Currency, CommittedAt: c.CommittedAt.UTC()}
 	}
-	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		return fmt.Errorf("insert %d commits: %w", len(cs), err)
+	if _, err := s.db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert %d commits: %w", len(cs), commitErr(err))
 	}
 	return nil
 }
 
-// SoldKey names one counter shard of one section of one event.
-type SoldKey struct {
+// soldKey names one counter shard of one section of one event.
+type soldKey struct {
 	EventID   uuid.UUID
 	SectionID string
 	Shard     int
 }
 
-// AddSold adds positive increments to many counter shards in one upsert. Keys are sorted
-// so that concurrent batches lock shard rows in the same order and cannot deadlock.
-func (s *Store) AddSold(ctx context.Context, db bun.IDB, inc map[SoldKey]int) error {
+// AddSold counts the seats of many commits into their sections' counter shards in one
+// upsert. Keys are sorted so that concurrent batches lock shard rows in the same order and
+// cannot deadlock.
+func (s *Store) AddSold(ctx context.Context, cs []domain.Commit) error {
+	inc := map[soldKey]int{}
+	for _, c := range cs {
+		shard := shardOf(c.BookingID)
+		for _, st := range c.Seats {
+			inc[soldKey{EventID: c.EventID, SectionID: st.SectionID, Shard: shard}]++
+		}
+	}
 	if len(inc) == 0 {
 		return nil
 	}
-	keys := make([]SoldKey, 0, len(inc))
+	keys := make([]soldKey, 0, len(inc))
 	for k := range inc {
 		keys = append(keys, k)
 	}
@@ -579,7 +582,7 @@ func (s *Store) AddSold(ctx context.Context, db bun.IDB, inc map[SoldKey]int) er
 		args = append(args, k.EventID, k.SectionID, k.Shard, inc[k])
 	}
 	q.WriteString(` ON CONFLICT (event_id, section_id, shard) DO UPDATE SET sold = section_sold_shards.sold + EXCLUDED.sold`)
-	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+	if _, err := s.db.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("add sold to %d shards: %w", len(keys), err)
 	}
 	return nil
@@ -587,9 +590,9 @@ func (s *Store) AddSold(ctx context.Context, db bun.IDB, inc map[SoldKey]int) er
 
 // SectionCounts returns each event's sections in layout order with their summed counters,
 // for the events of one batch in one query.
-func (s *Store) SectionCounts(ctx context.Context, db bun.IDB, eventIDs []uuid.UUID) (map[uuid.UUID][]domain.SectionCount, error) {
+func (s *Store) SectionCounts(ctx context.Context, eventIDs []uuid.UUID) (map[uuid.UUID][]domain.SectionCount, error) {
 	var secs []sectionRow
-	err := db.NewSelect().Model(&secs).
+	err := s.db.NewSelect().Model(&secs).
 		ColumnExpr("section_row.*").
 		ColumnExpr(`(SELECT COALESCE(sum(x.sold), 0) FROM section_sold_shards AS x
 			WHERE x.event_id = section_row.event_id AND x.section_id = section_row.section_id) AS sold`).

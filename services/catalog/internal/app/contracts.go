@@ -1,6 +1,7 @@
-// Package events maps catalog state to the contracts it publishes on
-// evently.catalog.events.v1 and applies inventory's seat counts it consumes.
-package events
+package app
+
+// The catalog's state mapped to the contracts it publishes on evently.catalog.events.v1:
+// pure functions, so the use cases need no adapter to build their events.
 
 import (
 	"time"
@@ -10,9 +11,9 @@ import (
 	"evently.dev/services/catalog/internal/domain"
 )
 
-// Published is event.published: the frozen layout (rows with seat ranges), prices and the
+// publishedEvent is event.published: the frozen layout (rows with seat ranges), prices and the
 // current policy.
-func Published(e domain.Event, p *domain.Policy) (contracts.EventPublished, error) {
+func publishedEvent(e domain.Event, p *domain.Policy) (contracts.EventPublished, error) {
 	shapes := make([]domain.SectionShape, len(e.Sections))
 	for i, s := range e.Sections {
 		shapes[i] = s.Shape()
@@ -37,14 +38,14 @@ func Published(e domain.Event, p *domain.Policy) (contracts.EventPublished, erro
 			PriceTier: s.PriceTier, Price: s.Price, Capacity: s.Capacity, Rows: rows[i]}
 	}
 	if p != nil {
-		snap := Snapshot(*p)
+		snap := policySnapshot(*p)
 		out.Policy = &snap
 	}
 	return out, nil
 }
 
-// Updated is event.updated: what may change after publishing.
-func Updated(e domain.Event) contracts.EventUpdated {
+// updatedEvent is event.updated: what may change after publishing.
+func updatedEvent(e domain.Event) contracts.EventUpdated {
 	out := contracts.EventUpdated{EventID: e.ID.String(), Name: e.Name, Status: e.Status, StartsAt: e.StartsAt,
 		EndsAt: e.EndsAt, Currency: e.Currency, HoldLimitPerUser: e.HoldLimitPerUser, UpdatedAt: e.UpdatedAt,
 		Version: e.Version, Prices: make([]contracts.SectionPrice, len(e.Sections))}
@@ -54,8 +55,8 @@ func Updated(e domain.Event) contracts.EventUpdated {
 	return out
 }
 
-// Cancelled is event.cancelled.
-func Cancelled(e domain.Event) contracts.EventCancelled {
+// cancelledEvent is event.cancelled.
+func cancelledEvent(e domain.Event) contracts.EventCancelled {
 	at := time.Now().UTC()
 	if e.CancelledAt != nil {
 		at = *e.CancelledAt
@@ -63,8 +64,8 @@ func Cancelled(e domain.Event) contracts.EventCancelled {
 	return contracts.EventCancelled{EventID: e.ID.String(), Reason: e.CancelReason, CancelledAt: at}
 }
 
-// Snapshot renders one policy version as the contract carries it.
-func Snapshot(p domain.Policy) contracts.PolicySnapshot {
+// policySnapshot renders one policy version as the contract carries it.
+func policySnapshot(p domain.Policy) contracts.PolicySnapshot {
 	s := contracts.PolicySnapshot{PolicyVersion: p.Version, AllowCancellation: p.AllowCancellation,
 		CancellationDeadline: p.Deadline, FeeType: p.FeeType, FeeAmount: p.FeeAmount,
 		RequiresApproval: p.RequiresApproval, RefundProcessingDays: p.RefundProcessingDays,
@@ -75,7 +76,7 @@ func Snapshot(p domain.Policy) contracts.PolicySnapshot {
 	return s
 }
 
-// PolicyUpdated is policy.updated.
-func PolicyUpdated(p domain.Policy) contracts.PolicyUpdated {
-	return contracts.PolicyUpdated{EventID: p.EventID.String(), PolicySnapshot: Snapshot(p), UpdatedAt: p.CreatedAt}
+// policyUpdatedEvent is policy.updated.
+func policyUpdatedEvent(p domain.Policy) contracts.PolicyUpdated {
+	return contracts.PolicyUpdated{EventID: p.EventID.String(), PolicySnapshot: policySnapshot(p), UpdatedAt: p.CreatedAt}
 }

@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"evently.dev/services/inventory/internal/domain"
+	"evently.dev/services/inventory/internal/inventorytest"
+)
+
+// BenchmarkCommitHold sells 2-seat holds through the use case from 32 concurrent callers,
+// as booking's confirmations arrive during a rush: the group commit, its ledger statements
+// and outbox rows, and the Redis cleanup. The holds are placed before the timer starts;
+// allocations are reported per sale, so a change of the commit path shows up here.
+func BenchmarkCommitHold(b *testing.B) {
+	env := inventorytest.New(b)
+	b.Cleanup(env.App.Close)
+	p := env.Publish(b, stadium, 0)
+	eventID := uuid.MustParse(p.EventID)
+	ctx := context.Background()
+	type placed struct {
+		hold domain.Hold
+		user string
+	}
+	limit := stadium.Sections * stadium.Rows * (stadium.SeatsPerRow / 2)
+	if b.N > limit {
+		b.Fatalf("at most %d operations per event (use -benchtime %dx)", limit, limit)
+	}
+	hs := make([]placed, 0, b.N)
+	for s := range stadium.Sections {
+		for r := range stadium.Rows {
+			for n := 1; n+1 <= stadium.SeatsPerRow && len(hs) < b.N; n += 2 {
+				user := fmt.Sprintf("buyer-%d", len(hs))
+				h, err := env.App.HoldSeats(ctx, user, domain.HoldSpec{EventID: eventID, SeatIDs: inventorytest.SeatIDs(p, s, r, n, 2)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				hs = append(hs, placed{hold: h, user: user})
+			}
+		}
+	}
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	const clients = 32
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				_, _, err := env.App.CommitHold(ctx, hs[i].hold.ID, uuid.Must(uuid.NewV7()), hs[i].user, eventID)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d commits failed", failed.Load())
+	}
+	report(b, lat, elapsed, "sales")
+}

@@ -8,7 +8,6 @@ import (
 	"evently.dev/libs/contracts"
 
 	"evently.dev/services/catalog/internal/domain"
-	"evently.dev/services/catalog/internal/events"
 )
 
 // CompleteEndedEvents moves up to limit PUBLISHED events whose end time has passed to
@@ -34,7 +33,7 @@ func (a *Catalog) CompleteEndedEvents(ctx context.Context, limit int) (int, erro
 			if err := tx.UpdateEvent(ctx, e); err != nil {
 				return err
 			}
-			if err := tx.Publish(ctx, contracts.TypeEventUpdated, e.ID.String(), events.Updated(e)); err != nil {
+			if err := tx.Publish(ctx, contracts.TypeEventUpdated, e.ID.String(), updatedEvent(e)); err != nil {
 				return err
 			}
 			done++

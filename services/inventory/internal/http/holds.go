@@ -60,7 +60,7 @@ func (h *Handler) hold(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := jsonBody(c); err != nil {
+	if err := httpserver.RequireJSON(c); err != nil {
 		return err
 	}
 	spec, err := DecodeHoldRequest(c.Request().Body, h.App.Cfg.Hold.MaxSeats)
@@ -72,15 +72,6 @@ func (h *Handler) hold(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, toHoldDTO(hold, h.App.Now()))
-}
-
-// jsonBody refuses bodies declared as something other than JSON.
-func jsonBody(c echo.Context) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return apperr.New(apperr.KindInvalid, "unsupported_media_type", "send the body as application/json")
-	}
-	return nil
 }
 
 func (h *Handler) release(c echo.Context) error {
@@ -147,7 +138,7 @@ func (h *Handler) extend(c echo.Context) error {
 		return apperr.ErrInvalidJSON.WithDetail("the request body could not be read")
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := jsonBody(c); err != nil {
+		if err := httpserver.RequireJSON(c); err != nil {
 			return err
 		}
 		var req extendRequest

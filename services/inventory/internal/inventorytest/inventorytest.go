@@ -24,7 +24,6 @@ import (
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/httpserver"
 	"evently.dev/libs/kafka"
-	"evently.dev/libs/migrate"
 	"evently.dev/libs/outbox"
 	"evently.dev/libs/testkit"
 
@@ -75,10 +74,7 @@ func DefaultConfig() config.Config {
 func New(t testing.TB, tweak ...func(*config.Config)) *Env {
 	t.Helper()
 	ctx := context.Background()
-	db := testkit.DB(t, "inventory")
-	if _, err := migrate.Up(ctx, db, "inventory", outbox.Migrations, consumer.Migrations, migrations.FS); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testkit.MigratedDB(t, "inventory", outbox.Migrations, consumer.Migrations, migrations.FS)
 	rdb, prefix := testkit.Redis(t)
 	cfg := DefaultConfig()
 	for _, f := range tweak {

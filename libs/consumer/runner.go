@@ -7,13 +7,10 @@ package consumer
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/pg"
 	"evently.dev/libs/retry"
 )
 
@@ -578,24 +576,8 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// isUnavailable reports an error of reaching a server rather than of the statement: no
-// connection, a connection lost, or a database shutting down or starting up.
-func isUnavailable(err error) bool {
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return false // a deadline of the handler's own is an ordinary failure
-	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn):
-		return true
-	case errors.As(err, &pgErr):
-		// Class 08 is connection exceptions; 57P01-57P03 are admin or crash shutdown and
-		// "cannot connect now" (starting up or in recovery).
-		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
-	}
-	return false
-}
+// isUnavailable reports an error of reaching the database rather than of the statement.
+func isUnavailable(err error) bool { return pg.IsUnavailable(err) }
 
 func endSpans(items []item) {
 	for i := range items {

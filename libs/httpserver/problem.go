@@ -5,11 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"evently.dev/libs/apperr"
+	"evently.dev/libs/pg"
 )
 
 // ProblemContentType is the RFC 9457 media type of every error body.
@@ -88,6 +91,9 @@ func ToProblem(err error) Problem {
 			status = http.StatusInternalServerError
 		}
 		if status == http.StatusInternalServerError {
+			if dependencyDown(err) {
+				return unavailableProblem()
+			}
 			return internalProblem()
 		}
 		return Problem{Type: ProblemTypeBase + ae.Code, Title: http.StatusText(status), Status: status,
@@ -112,7 +118,24 @@ func ToProblem(err error) Problem {
 		}
 		return Problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
 	}
+	if dependencyDown(err) {
+		return unavailableProblem()
+	}
 	return internalProblem()
+}
+
+func unavailableProblem() Problem {
+	return Problem{Type: ProblemTypeBase + "dependency_unavailable", Title: http.StatusText(http.StatusServiceUnavailable),
+		Status: http.StatusServiceUnavailable, Code: "dependency_unavailable",
+		Detail: "a server this request needs is restarting or unreachable; retry shortly"}
+}
+
+// dependencyDown reports an error of reaching PostgreSQL or Redis (restarting, loading,
+// unreachable) that no use case turned into an answer: an outage, not a bug, so the
+// client is told to come back instead of getting a 500.
+func dependencyDown(err error) bool {
+	return pg.IsUnavailable(err) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		redis.HasErrorPrefix(err, "LOADING") || redis.HasErrorPrefix(err, "MASTERDOWN")
 }
 
 func internalProblem() Problem {
@@ -138,9 +161,17 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// WriteProblem sends p with the problem media type; HEAD requests get headers only.
+// RetryAfterSeconds is the Retry-After of a 503 that does not set its own: long enough
+// for a restarting dependency, short enough that a client does not give up on a sale.
+const RetryAfterSeconds = 2
+
+// WriteProblem sends p with the problem media type; HEAD requests get headers only. A 503
+// always carries Retry-After.
 func WriteProblem(c echo.Context, p Problem) {
 	c.Response().Header().Set(echo.HeaderContentType, ProblemContentType)
+	if p.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
 	if c.Request().Method == http.MethodHead {
 		c.Response().WriteHeader(p.Status)
 		return

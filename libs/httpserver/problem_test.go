@@ -11,8 +11,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"context"
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/logging"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/redis/go-redis/v9"
+	"log/slog"
+	"net"
+	"time"
 )
 
 var errSeatTaken = apperr.New(apperr.KindConflict, "seat_taken", "a seat is taken")
@@ -148,3 +155,59 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// An outage of PostgreSQL or Redis that reaches the error handler is a 503 with
+// Retry-After, not a 500: the errors here are what the drivers return when the server is
+// down (a refused dial) or restarting.
+func TestDependencyOutageIs503WithRetryAfter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// A port nothing listens on: the drivers' own connection errors.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	_, pgErr := pgx.Connect(ctx, "postgres://u:p@"+addr+"/db?sslmode=disable&connect_timeout=2")
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+	redisErr := rdb.Ping(ctx).Err()
+	if pgErr == nil || redisErr == nil {
+		t.Fatalf("expected connection errors, got %v / %v", pgErr, redisErr)
+	}
+	for name, tc := range map[string]struct {
+		err        error
+		status     int
+		retryAfter bool
+	}{
+		"postgres down":                    {fmt.Errorf("load event: %w", pgErr), 503, true},
+		"postgres restarting":              {&pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}, 503, true},
+		"redis down":                       {fmt.Errorf("find hold: %w", redisErr), 503, true},
+		"redis loading":                    {serverReply("LOADING Redis is loading the dataset in memory"), 503, true},
+		"a use case's 503":                 {apperr.New(apperr.KindUnavailable, "inventory_unavailable", "later"), 503, true},
+		"an internal error over an outage": {apperr.New(apperr.KindInternal, "internal", "x").Wrap(pgErr), 503, true},
+		"a bug":                            {errors.New("nil map"), 500, false},
+		"a unique violation":               {&pgconn.PgError{Code: "23505"}, 500, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := echo.New()
+			e.HTTPErrorHandler = ErrorHandler(slog.New(slog.DiscardHandler))
+			e.GET("/x", func(echo.Context) error { return tc.err })
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d (%s)", rec.Code, tc.status, rec.Body.String())
+			}
+			if got := rec.Header().Get("Retry-After") != ""; got != tc.retryAfter {
+				t.Fatalf("Retry-After %q, want present=%v", rec.Header().Get("Retry-After"), tc.retryAfter)
+			}
+		})
+	}
+}
+
+// serverReply is an error reply of the Redis server, as the client types it.
+type serverReply string
+
+func (e serverReply) Error() string { return string(e) }
+func (serverReply) RedisError()     {}

@@ -5,9 +5,12 @@ package pg
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,6 +104,28 @@ func IsForeignKeyViolation(err error) bool { return hasCode(err, "23503") }
 func hasCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// IsUnavailable reports an error of reaching the server rather than of the statement: no
+// connection, a connection lost, or a database shutting down, starting up or in recovery.
+// Such an error says nothing about the request: callers wait it out (consumers) or answer
+// 503 with Retry-After (HTTP), never 500. A deadline or cancellation is not one: it is
+// the caller's own.
+func IsUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08 is connection exceptions; 57P01-57P03 are admin or crash shutdown and
+		// "cannot connect now" (starting up or in recovery).
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
 }
 
 // IsNoRows reports whether err means the query matched nothing.

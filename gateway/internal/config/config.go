@@ -33,7 +33,7 @@ type Config struct {
 	UpstreamMaxIdlePerHost int `envconfig:"UPSTREAM_MAX_IDLE_PER_HOST" default:"256"`
 	// UpstreamRetries resends an idempotent request (GET, HEAD, OPTIONS, or a write with an
 	// Idempotency-Key) when the upstream refused or reset the connection before answering,
-	// so a service restart does not surface as 502; backoff starts at UpstreamRetryBackoff
+	// so a service restart does not surface as an error; backoff starts at UpstreamRetryBackoff
 	// and doubles (defaults: 100+200+400+800 ms, about 1.5 s in all).
 	UpstreamRetries      int           `envconfig:"UPSTREAM_RETRIES" default:"4"`
 	UpstreamRetryBackoff time.Duration `envconfig:"UPSTREAM_RETRY_BACKOFF" default:"100ms"`

@@ -1,7 +1,7 @@
 // Package proxy forwards matched requests to the owning service: it strips identity
 // headers a client sent, signs the gateway's identity assertion, propagates the trace,
 // streams responses without buffering (SSE passes through) and maps upstream failures to
-// problem+json (502 unreachable, 504 too slow).
+// problem+json (503 unreachable, with Retry-After; 504 too slow).
 package proxy
 
 import (
@@ -113,8 +113,9 @@ func New(opts Options) (*Proxy, error) {
 					prob.Status, prob.Title = http.StatusGatewayTimeout, http.StatusText(http.StatusGatewayTimeout)
 				default:
 					opts.Logger.WarnContext(r.Context(), "upstream failed", "upstream", name, "error", err)
+					// An upstream that cannot be reached even after the retries is an outage
+					// (a restart, a replica gone): 503 with Retry-After.
 					prob = httpserver.ToProblem(errBadGateway)
-					prob.Status, prob.Title = http.StatusBadGateway, http.StatusText(http.StatusBadGateway)
 				}
 				prob.Instance = r.URL.Path
 				prob.RequestID = w.Header().Get(echo.HeaderXRequestID)

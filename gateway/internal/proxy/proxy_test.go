@@ -14,7 +14,7 @@ import (
 	"evently.dev/libs/httpserver"
 )
 
-// TestUnreachableUpstreamIsProblem checks that a dead upstream answers 502 problem+json
+// TestUnreachableUpstreamIsProblem checks that a dead upstream answers 503 problem+json
 // carrying the request id, like every other error.
 func TestUnreachableUpstreamIsProblem(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,8 +39,8 @@ func TestUnreachableUpstreamIsProblem(t *testing.T) {
 
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/events", nil))
-	if rec.Code != http.StatusBadGateway {
-		t.Fatalf("status %d, want 502: %s", rec.Code, rec.Body)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d (Retry-After %q), want 503 with Retry-After: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 	if ct := rec.Header().Get(echo.HeaderContentType); ct != httpserver.ProblemContentType {
 		t.Fatalf("content type %q", ct)
@@ -49,7 +49,7 @@ func TestUnreachableUpstreamIsProblem(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &prob); err != nil {
 		t.Fatal(err)
 	}
-	if prob.Code != "upstream_unreachable" || prob.Status != 502 || prob.Instance != "/api/v1/events" ||
+	if prob.Code != "upstream_unreachable" || prob.Status != 503 || prob.Instance != "/api/v1/events" ||
 		prob.RequestID == "" || prob.RequestID != rec.Header().Get(echo.HeaderXRequestID) {
 		t.Fatalf("problem %+v", prob)
 	}

@@ -12,15 +12,16 @@ import (
 	"evently.dev/libs/retry"
 )
 
-// maxReplayBody is the largest idempotent request body kept in memory so it can be sent
-// again; larger ones are streamed once and not retried. Booking and hold bodies are a
-// few hundred bytes.
+// maxReplayBody is the largest request body kept in memory so it can be sent again;
+// larger ones are streamed once and not retried. Booking and hold bodies are a few
+// hundred bytes.
 const maxReplayBody = 64 << 10
 
-// retrying sends an idempotent request again when the upstream refused or reset the
-// connection before any response byte: that is what a service restarting (or a replica
-// going away) looks like, and resending is safe because the request is idempotent —
-// a safe method, or a write carrying an Idempotency-Key the service deduplicates on.
+// retrying sends a request again when the upstream refused the connection (nothing was
+// sent: safe for any request), or an idempotent one when the connection was reset before
+// any response byte: that is what a service restarting (or a replica going away) looks
+// like. Idempotent means a method HTTP defines so, or a write carrying an Idempotency-Key
+// the service deduplicates on.
 // Anything else (a timeout, a response already started) is not retried: the upstream may
 // be working on it, and a second copy would only add load.
 type retrying struct {
@@ -55,32 +56,35 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// retryable: an idempotent request (with a replayable body) that failed because the
-// connection was refused or reset.
+// retryable: a request (with a replayable body) whose connection was refused — nothing
+// reached the upstream, so any method may be sent again — or an idempotent one whose
+// connection was reset before an answer.
 func retryable(req *http.Request, err error) bool {
-	if !idempotent(req) {
-		return false
-	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		return false
 	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	return idempotent(req) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
 }
 
+// idempotent: a method HTTP defines as idempotent, or a write with an Idempotency-Key the
+// service deduplicates on.
 func idempotent(req *http.Request) bool {
 	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
 		return true
 	}
 	return req.Header.Get("Idempotency-Key") != ""
 }
 
-// replayableBody reads a small body of an idempotent write into memory so the retrying
-// transport can send it again; the body limit still applies (413 above it).
+// replayableBody reads a small body into memory so the retrying transport can send it
+// again; the body limit still applies (413 above it). Read before the upstream is asked,
+// the body is also consumed whatever the upstream does, so the client's connection stays
+// usable after a failed upstream call (a half-read body made the server close it).
 func replayableBody(req *http.Request) error {
-	if req.Body == nil || req.Body == http.NoBody || !idempotent(req) ||
-		req.ContentLength < 0 || req.ContentLength > maxReplayBody {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength < 0 || req.ContentLength > maxReplayBody {
 		return nil
 	}
 	data, err := io.ReadAll(req.Body)

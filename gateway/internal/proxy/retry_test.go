@@ -62,8 +62,8 @@ func gatewayTo(t *testing.T, addr string, retries int) http.Handler {
 }
 
 // TestIdempotentRequestsSurviveUpstreamRestart sends requests while the upstream is down
-// and comes back 300 ms later: GETs and writes carrying an Idempotency-Key (body intact)
-// are resent and answered 200; a write without a key is not resent and gets 502.
+// (connections refused) and comes back 300 ms later: nothing reached it, so GETs and
+// writes, with or without an Idempotency-Key, are resent (body intact) and answered 200.
 func TestIdempotentRequestsSurviveUpstreamRestart(t *testing.T) {
 	cases := []struct {
 		name, method, key, body string
@@ -71,7 +71,7 @@ func TestIdempotentRequestsSurviveUpstreamRestart(t *testing.T) {
 	}{
 		{"get", http.MethodGet, "", "", http.StatusOK},
 		{"post with idempotency key", http.MethodPost, "k-1", `{"hold_id":"h"}`, http.StatusOK},
-		{"post without key", http.MethodPost, "", `{"hold_id":"h"}`, http.StatusBadGateway},
+		{"post without key", http.MethodPost, "", `{"hold_id":"h"}`, http.StatusOK},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestIdempotentRequestsSurviveUpstreamRestart(t *testing.T) {
 	}
 }
 
-// TestRetriesAreBounded checks that an upstream that stays down still yields 502 after the
+// TestRetriesAreBounded checks that an upstream that stays down still yields 503 after the
 // configured attempts, within their backoff, not an endless wait.
 func TestRetriesAreBounded(t *testing.T) {
 	addr, _ := restartingUpstream(t, time.Hour)
@@ -109,10 +109,59 @@ func TestRetriesAreBounded(t *testing.T) {
 	start := time.Now()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/events", nil))
-	if rec.Code != http.StatusBadGateway {
-		t.Fatalf("status %d, want 502", rec.Code)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", rec.Code)
 	}
 	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
 		t.Fatalf("gave up after %v, want about 300ms (100+200)", d)
+	}
+}
+
+// resettingUpstream accepts connections, reads the request and closes without an answer:
+// the upstream died after it got the request. It counts the requests it saw.
+func resettingUpstream(t *testing.T) (string, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	seen := &atomic.Int32{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			if n, _ := c.Read(buf); n > 0 {
+				seen.Add(1)
+			}
+			_ = c.Close()
+		}
+	}()
+	return ln.Addr().String(), seen
+}
+
+// TestResetIsRetriedOnlyWhenIdempotent: an upstream that took the request and dropped the
+// connection may have acted on it, so a POST without a key is not sent again (503), while
+// a DELETE (idempotent) is.
+func TestResetIsRetriedOnlyWhenIdempotent(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		tries  int32
+	}{{http.MethodPost, 1}, {http.MethodDelete, 3}} {
+		t.Run(tc.method, func(t *testing.T) {
+			addr, seen := resettingUpstream(t)
+			h := gatewayTo(t, addr, 2)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/api/v1/bookings", strings.NewReader(`{"hold_id":"h"}`)))
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503: %s", rec.Code, rec.Body)
+			}
+			if got := seen.Load(); got != tc.tries {
+				t.Fatalf("upstream saw the request %d times, want %d", got, tc.tries)
+			}
+		})
 	}
 }

@@ -33,6 +33,9 @@ type Sale struct {
 	// Stall stops the sale when nothing was sold for this long; Timeout bounds it anyway.
 	Stall   time.Duration
 	Timeout time.Duration
+	// Confirmed, when set, is told the time of every successful confirm (the fault drills
+	// measure the first success after a fault with it).
+	Confirmed func(at time.Time)
 }
 
 // SaleResult is what a sale measured.
@@ -46,7 +49,9 @@ type SaleResult struct {
 	Confirm     Latency        `json:"confirm"`
 	HoldOut     map[string]int `json:"hold_outcomes"`
 	ConfirmOut  map[string]int `json:"confirm_outcomes"`
-	Released    int            `json:"holds_released_after_failed_confirm"`
+	// ReleaseOut are the answers to giving a hold back after a failed confirm.
+	ReleaseOut map[string]int `json:"release_outcomes,omitempty"`
+	Released   int            `json:"holds_released_after_failed_confirm"`
 	// Timeline is the seats sold in each 100 ms of the sale.
 	Timeline []int  `json:"timeline_100ms"`
 	Stopped  string `json:"stopped"`
@@ -176,12 +181,19 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 				if !okConfirm {
 					// Give the seats back at once rather than after the hold's TTL, so a
 					// failed confirm does not stall the sell-out.
-					if rr, err := c.Do(ctx, http.MethodDelete, "/api/v1/seats/hold/"+h.HoldID, token, nil); err == nil && rr.Status == http.StatusNoContent {
+					t2 := time.Now()
+					rr, err := c.Do(ctx, http.MethodDelete, "/api/v1/seats/hold/"+h.HoldID, token, nil)
+					okRelease := err == nil && rr.Status == http.StatusNoContent
+					rec.Add("release", time.Since(t2), okRelease, outcome(rr.Status, rr.Body, err))
+					if okRelease {
 						released.Add(1)
 					}
 					continue
 				}
 				now := time.Now()
+				if s.Confirmed != nil {
+					s.Confirmed(now)
+				}
 				n := int64(len(h.Seats))
 				sold.Add(n)
 				bookings.Add(1)
@@ -199,7 +211,7 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 	end := time.Unix(0, lastSale.Load())
 	res := SaleResult{SeatsSold: int(sold.Load()), Bookings: int(bookings.Load()), Released: int(released.Load()),
 		Hold: rec.Stats("hold"), Confirm: rec.Stats("confirm"), HoldOut: rec.Outcomes("hold"),
-		ConfirmOut: rec.Outcomes("confirm"), Stopped: stopped.Load().(string)}
+		ConfirmOut: rec.Outcomes("confirm"), ReleaseOut: rec.Outcomes("release"), Stopped: stopped.Load().(string)}
 	if res.Bookings > 0 {
 		res.Ended = end
 		res.Seconds = end.Sub(start).Seconds()

@@ -93,25 +93,15 @@ func (s *server) stop(sig syscall.Signal, wait time.Duration) {
 	}
 }
 
-func (s *server) pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil || s.cmd.Process == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
-
 // Servers are the private servers of one chaos run.
 type Servers struct {
-	Dir      string
-	PG       *Postgres
-	Redis    *Redis
-	Kafka    *Kafka
-	Mailpit  *Mailpit
-	pgBin    string
-	asPG     string
-	dataRoot string
+	Dir     string
+	PG      *Postgres
+	Redis   *Redis
+	Kafka   *Kafka
+	Mailpit *Mailpit
+	pgBin   string
+	asPG    string
 }
 
 // Postgres is a private cluster. Restart uses pg_ctl's fast shutdown.

@@ -410,14 +410,19 @@ func pollRecovery(ctx context.Context, e *Env, eventID string, repaired time.Tim
 	caughtUp, drained, analytics = -1, -1, -1
 	for ctx.Err() == nil && (caughtUp < 0 || drained < 0 || analytics < 0) {
 		at := time.Since(repaired).Seconds()
-		if caughtUp < 0 {
-			if lags, err := e.Probe.Lags(ctx); err == nil && len(lags) > 0 && totalLag(lags) == 0 {
-				caughtUp = at
+		// Caught up means nothing anywhere between a write and its consumers: the outbox
+		// empty and every group at the topics' end in the same sample (a frozen broker
+		// shows lag 0 while the outbox piles up).
+		empty := false
+		if st, err := e.Probe.Outbox(ctx); err == nil && st.Unsent == 0 {
+			empty = true
+			if drained < 0 {
+				drained = at
 			}
 		}
-		if drained < 0 {
-			if st, err := e.Probe.Outbox(ctx); err == nil && st.Unsent == 0 {
-				drained = at
+		if caughtUp < 0 && empty {
+			if lags, err := e.Probe.Lags(ctx); err == nil && len(lags) > 0 && totalLag(lags) == 0 {
+				caughtUp = at
 			}
 		}
 		if analytics < 0 {

@@ -426,7 +426,9 @@ func (s *Servers) startMailpit(ctx context.Context, o ServerOptions, smtpPort, h
 	m := &Mailpit{SMTPPort: smtpPort, HTTPPort: httpPort}
 	m.srv = &server{name: "mailpit", log: filepath.Join(dir, "mailpit.log"), argv: func() []string {
 		return []string{bin, "--smtp", fmt.Sprintf("127.0.0.1:%d", smtpPort), "--listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
-			"--database", filepath.Join(dir, "mailpit.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure"}
+			"--database", filepath.Join(dir, "mailpit.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
+			// Keep every message: the e-mail check counts them all (the default prunes at 500).
+			"--max", "0"}
 	}}
 	s.Mailpit = m
 	return m.Start(ctx)

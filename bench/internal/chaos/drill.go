@@ -439,7 +439,8 @@ func pollRecovery(ctx context.Context, e *Env, eventID string, repaired time.Tim
 // and the poison outbox row parked (when the relay parks) without holding up the others.
 func judgePoison(ctx context.Context, e *Env, res *Result) {
 	for _, g := range res.Lags {
-		if g.Members > 0 && res.DLQDelta[g.Group] == 0 {
+		// Dead letters name the logical group; Kafka's group ids carry the copy's prefix.
+		if g.Members > 0 && res.DLQDelta[strings.TrimPrefix(g.Group, e.Probe.TopicPrefix)] == 0 {
 			res.problem("group %s dead-lettered none of the poison messages", g.Group)
 		}
 	}

@@ -128,6 +128,9 @@ func (r *Report) Markdown() string {
 				m.Notifications, m.Delivered, m.Pending, m.Failed, m.Missing, m.Duplicates, secs(d.MailS))
 		}
 		fmt.Fprintf(&b, "- hold latency p99 %.0f ms, confirm p99 %.0f ms (successful requests)\n", d.Sale.Hold.P99, d.Sale.Confirm.P99)
+		for op, msg := range d.Sale.FirstTransportError {
+			fmt.Fprintf(&b, "- first transport error of %s: %s\n", op, msg)
+		}
 		for _, n := range d.Notes {
 			fmt.Fprintf(&b, "- note: %s\n", n)
 		}

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -52,6 +53,8 @@ type Env struct {
 	Clients int
 	D       Durations
 	Logf    func(format string, args ...any)
+
+	prepared any
 }
 
 // Drill is one fault.
@@ -62,6 +65,8 @@ type Drill struct {
 	Length func(Durations) time.Duration
 	// Inject breaks something and repairs it; it returns once the repair is started.
 	Inject func(ctx context.Context, e *Env) error
+	// Prepare, when set, runs before the sale; Inject finds its result in Env.prepared.
+	Prepare func(ctx context.Context, e *Env) (any, error)
 	// Poison drills check dead letters instead of expecting none.
 	Poison bool
 	// Mail drills require every e-mail delivered exactly once.
@@ -108,11 +113,14 @@ func Drills() []Drill {
 		kill("waitlist"),
 		kill("analytics"),
 		{Name: "smtp-down", Fault: "SMTP server (Mailpit) stopped, started again", Mail: true,
-			Length: func(d Durations) time.Duration { return d.SMTPDown },
+			Length:  func(d Durations) time.Duration { return d.SMTPDown },
+			Prepare: func(ctx context.Context, e *Env) (any, error) { return prepareWaitlist(ctx, e) },
 			Inject: func(ctx context.Context, e *Env) error {
 				e.Servers.Mailpit.Stop()
-				sleepCtx(ctx, e.D.SMTPDown)
-				return e.Servers.Mailpit.Start(ctx)
+				t0 := time.Now()
+				err := e.prepared.(*waitlistScene).exercise(ctx, e)
+				sleepCtx(ctx, e.D.SMTPDown-time.Since(t0))
+				return errors.Join(err, e.Servers.Mailpit.Start(ctx))
 			}},
 		{Name: "poison", Fault: "a poison message on every consumed topic and a poison outbox row", Poison: true,
 			Length: func(Durations) time.Duration { return time.Second },
@@ -246,6 +254,13 @@ func Run(ctx context.Context, e *Env, d Drill) *Result {
 		res.problem("read topics before the drill: %v", err)
 		return res
 	}
+	e.prepared = nil
+	if d.Prepare != nil {
+		if e.prepared, err = d.Prepare(ctx, e); err != nil {
+			res.problem("prepare: %v", err)
+			return res
+		}
+	}
 	ev, sections, pairs, err := newEvent(ctx, e, d.Name, seats)
 	if err != nil {
 		res.problem("create the drill's event: %v", err)
@@ -343,6 +358,18 @@ func Run(ctx context.Context, e *Env, d Drill) *Result {
 	}
 
 	if d.Mail {
+		if w, ok := e.prepared.(*waitlistScene); ok {
+			n, err := 0, error(nil)
+			for t0 := time.Now(); time.Since(t0) < e.D.Recover; sleepCtx(ctx, 500*time.Millisecond) {
+				if n, err = w.offers(ctx, e.Probe); err == nil && n > 0 {
+					break
+				}
+			}
+			if err != nil || n == 0 {
+				res.problem("no waitlist offer e-mail written after 5 cancellations on a sold-out event with a queue of 10 (%v)", err)
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("waitlist: 10 joined a sold-out event, 5 bookings cancelled, %d offer e-mails written", n))
+		}
 		t0 := time.Now()
 		for {
 			m, err := e.Probe.Mail(ctx)

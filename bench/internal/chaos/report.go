@@ -99,7 +99,9 @@ func (r *Report) Markdown() string {
 	b.WriteString("Each drill runs a paced flash sale on a new event of a private copy that uses its own PostgreSQL, " +
 		"Redis, Kafka and Mailpit, breaks one thing in the middle of the sale and checks the stores, topics and mail " +
 		"catcher afterwards. Times are measured from the repair (the server started again, the process restarted); " +
-		"\"failed requests\" include the contention answers of a normal sale (409 seats_unavailable, not_enough_seats).\n\n")
+		"\"failed requests\" include the contention answers of a normal sale (409 seats_unavailable, not_enough_seats). " +
+		"\"Consumers caught up\" is the first sample with the outbox empty and every group at the end of its topics; while " +
+		"the paced sale goes on, events keep flowing, so this is often only reached when the sale ends (`-tail` after the repair).\n\n")
 	b.WriteString(r.table())
 	for _, d := range r.Results {
 		fmt.Fprintf(&b, "\n## %s — %s\n\n", d.Name, d.Fault)

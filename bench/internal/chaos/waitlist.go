@@ -23,18 +23,23 @@ func prepareWaitlist(ctx context.Context, e *Env) (*waitlistScene, error) {
 	if len(e.Buyers) < 20 {
 		return nil, errors.New("the waitlist part of the SMTP drill needs at least 20 buyers")
 	}
-	ev, sections, _, err := newEvent(ctx, e, "waitlist", 100)
+	ev, _, pairs, err := newEvent(ctx, e, "waitlist", 100)
 	if err != nil {
 		return nil, err
 	}
 	w := &waitlistScene{eventID: ev.ID, joiners: e.Buyers[10:20]}
-	for i := 0; i < 50; i++ {
+	if len(pairs) != 50 {
+		return nil, fmt.Errorf("the waitlist event has %d seat pairs, want 50", len(pairs))
+	}
+	for i := range 50 {
 		token := e.Buyers[i%10]
 		var h struct {
 			HoldID string `json:"hold_id"`
 		}
+		// Explicit pairs: best-available may leave single seats behind, and the event must
+		// sell out completely for the queue to be allowed.
 		if err := e.API.Call(ctx, http.MethodPost, "/api/v1/seats/hold", token, map[string]any{"event_id": ev.ID,
-			"section_id": sections[0], "quantity": 2}, &h, http.StatusCreated); err != nil {
+			"seat_ids": []string{pairs[i][0], pairs[i][1]}}, &h, http.StatusCreated); err != nil {
 			return nil, fmt.Errorf("sell out the waitlist event: %w", err)
 		}
 		var b struct {

@@ -478,19 +478,31 @@ func judgePoison(ctx context.Context, e *Env, res *Result) {
 		}
 	}
 	st := res.Outbox
+	// A parking relay sets the row aside after its own attempts and backoff: wait for it.
+	for t0 := time.Now(); st.Parking && st.Parked == 0 && time.Since(t0) < e.D.Recover; sleepCtx(ctx, 500*time.Millisecond) {
+		if s, err := e.Probe.Outbox(ctx); err == nil {
+			st = s
+		}
+	}
+	res.Outbox = st
 	switch {
 	case st.Parked > 0:
-		res.Notes = append(res.Notes, fmt.Sprintf("poison outbox row parked (%d parked rows)", st.Parked))
+		res.Notes = append(res.Notes, fmt.Sprintf("poison outbox row parked (%d parked rows); the other rows kept flowing", st.Parked))
 	case st.Poison > 0:
 		var attempts int
 		var lastErr *string
 		if c, err := e.Probe.conn(ctx); err == nil {
 			_ = c.QueryRow(ctx, `SELECT attempts, last_error FROM booking.outbox WHERE topic = $1 AND sent_at IS NULL LIMIT 1`, poisonTopic).Scan(&attempts, &lastErr)
-			// Without parking the row would retry for ever; remove it so later runs start clean.
+			// Unparked, the row would be retried for ever; remove it so later drills start clean.
 			_, _ = c.Exec(ctx, `DELETE FROM booking.outbox WHERE topic = $1 AND sent_at IS NULL`, poisonTopic)
 			_ = c.Close(ctx)
 		}
-		res.Notes = append(res.Notes, fmt.Sprintf("poison outbox row not parked (the relay has no parking): %d attempts, last error %q; other rows kept flowing", attempts, deref(lastErr)))
+		msg := fmt.Sprintf("poison outbox row not parked: %d attempts, last error %q; other rows kept flowing", attempts, deref(lastErr))
+		if st.Parking {
+			res.problem("%s (the relay parks rows, but not this one within %s)", msg, e.D.Recover)
+		} else {
+			res.Notes = append(res.Notes, msg+" (this relay has no parking)")
+		}
 	default:
 		res.problem("the poison outbox row disappeared without being parked (published to a topic that does not exist?)")
 	}

@@ -42,6 +42,8 @@ type OutboxState struct {
 	Parked int `json:"parked"`
 	// Poison are the unsent rows the poison drill wrote on purpose.
 	Poison int `json:"poison_unsent"`
+	// Parking is true when the outbox tables can park rows (a parked_at column).
+	Parking bool `json:"parking"`
 }
 
 // poisonTopic is the topic of the poison outbox row: it does not exist and the broker
@@ -73,6 +75,7 @@ func (p Probe) Outbox(ctx context.Context) (OutboxState, error) {
 		parked := "false"
 		if hasParked {
 			parked = "parked_at IS NOT NULL"
+			st.Parking = true
 		}
 		var unsent, park, poison int
 		q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE sent_at IS NULL AND NOT (%[1]s) AND topic <> $1),

@@ -10,7 +10,7 @@ MODULES = $(shell go list -m -f '{{.Dir}}')
 # Test flags are GO_TEST_FLAGS from the environment or the command line
 # (`make test GO_TEST_FLAGS=-v`); their default lives in scripts/test.sh alone.
 
-.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed bench images deploy-check
+.PHONY: help run start stop test test-unit build lint fmt tidy infra-up infra-down infra-status seed bench chaos images deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test-unit: ## run every module's tests with -short: no servers needed, integrati
 
 bench: infra-up ## start a private copy, run the load scenarios and baselines, write bench/results/<UTC date>/ (BENCH_FLAGS=...)
 	@go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+chaos: infra-up ## fault drills on a private copy with its own servers; table + bench/results/<UTC date>/chaos/ (CHAOS_FLAGS=-short ...)
+	@go run ./bench/cmd/chaos $(CHAOS_FLAGS)
 
 images: ## build every component's container image with podman or docker (deploy/docker/Dockerfile)
 	@bash scripts/images.sh

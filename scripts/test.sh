@@ -37,6 +37,12 @@ fi
 # tests/deploy's Go checks already ran in the loop above.
 log "=== deploy-check (containers)"
 if ! bash "$REPO_ROOT/scripts/deploy-check.sh" containers; then failed+=("deploy-check"); fi
+# The short fault drills: a private copy on private servers, broker stop, Redis loss and a
+# SIGKILL mid-sale, each checked against the stores. Its report goes to a temporary folder.
+log "=== fault drills, short (bench/cmd/chaos -short)"
+chaos_out=$(mktemp -d)
+if ! go run ./bench/cmd/chaos -short -out "$chaos_out"; then failed+=("chaos"); fi
+rm -rf "$chaos_out"
 log "=== schemathesis over the public API (scripts/fuzz-api.sh)"
 if ! bash "$SCRIPTS_DIR/fuzz-api.sh"; then failed+=("schemathesis"); fi
 log "[test] finished in $(elapsed "$t")"

@@ -33,6 +33,9 @@ type Sale struct {
 	// Stall stops the sale when nothing was sold for this long; Timeout bounds it anyway.
 	Stall   time.Duration
 	Timeout time.Duration
+	// Confirmed, when set, is told the time of every successful confirm (the fault drills
+	// measure the first success after a fault with it).
+	Confirmed func(at time.Time)
 }
 
 // SaleResult is what a sale measured.
@@ -46,7 +49,12 @@ type SaleResult struct {
 	Confirm     Latency        `json:"confirm"`
 	HoldOut     map[string]int `json:"hold_outcomes"`
 	ConfirmOut  map[string]int `json:"confirm_outcomes"`
-	Released    int            `json:"holds_released_after_failed_confirm"`
+	// ReleaseOut are the answers to giving a hold back after a failed confirm.
+	ReleaseOut map[string]int `json:"release_outcomes,omitempty"`
+	// FirstTransportError is the first transport error of each operation, as text: the
+	// outcome tables only say "transport error".
+	FirstTransportError map[string]string `json:"first_transport_error,omitempty"`
+	Released            int               `json:"holds_released_after_failed_confirm"`
 	// Timeline is the seats sold in each 100 ms of the sale.
 	Timeline []int  `json:"timeline_100ms"`
 	Stopped  string `json:"stopped"`
@@ -61,6 +69,18 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	rec := NewRecorder()
+	var errMu sync.Mutex
+	firstErr := map[string]string{}
+	noteErr := func(op string, err error) {
+		if err == nil {
+			return
+		}
+		errMu.Lock()
+		defer errMu.Unlock()
+		if _, ok := firstErr[op]; !ok {
+			firstErr[op] = err.Error()
+		}
+	}
 	var sold, bookings, released, nextPair atomic.Int64
 	var lastSale atomic.Int64
 	lastSale.Store(start.UnixNano())
@@ -151,6 +171,7 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 				okHold := err == nil && r.Status == http.StatusCreated
 				out := outcome(r.Status, r.Body, err)
 				rec.Add("hold", time.Since(t0), okHold, out)
+				noteErr("hold", err)
 				if !okHold {
 					if sec >= 0 && out == "409 not_enough_seats" {
 						exhausted[sec].Store(time.Now().UnixNano())
@@ -173,15 +194,24 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 				}
 				okConfirm := err == nil && (r.Status == http.StatusCreated || r.Status == http.StatusOK)
 				rec.Add("confirm", time.Since(t1), okConfirm, outcome(r.Status, r.Body, err))
+				noteErr("confirm", err)
 				if !okConfirm {
 					// Give the seats back at once rather than after the hold's TTL, so a
 					// failed confirm does not stall the sell-out.
-					if rr, err := c.Do(ctx, http.MethodDelete, "/api/v1/seats/hold/"+h.HoldID, token, nil); err == nil && rr.Status == http.StatusNoContent {
+					t2 := time.Now()
+					rr, err := c.Do(ctx, http.MethodDelete, "/api/v1/seats/hold/"+h.HoldID, token, nil)
+					okRelease := err == nil && rr.Status == http.StatusNoContent
+					rec.Add("release", time.Since(t2), okRelease, outcome(rr.Status, rr.Body, err))
+					noteErr("release", err)
+					if okRelease {
 						released.Add(1)
 					}
 					continue
 				}
 				now := time.Now()
+				if s.Confirmed != nil {
+					s.Confirmed(now)
+				}
 				n := int64(len(h.Seats))
 				sold.Add(n)
 				bookings.Add(1)
@@ -199,7 +229,7 @@ func (s Sale) Run(ctx context.Context, c *client.Client) SaleResult {
 	end := time.Unix(0, lastSale.Load())
 	res := SaleResult{SeatsSold: int(sold.Load()), Bookings: int(bookings.Load()), Released: int(released.Load()),
 		Hold: rec.Stats("hold"), Confirm: rec.Stats("confirm"), HoldOut: rec.Outcomes("hold"),
-		ConfirmOut: rec.Outcomes("confirm"), Stopped: stopped.Load().(string)}
+		ConfirmOut: rec.Outcomes("confirm"), ReleaseOut: rec.Outcomes("release"), FirstTransportError: firstErr, Stopped: stopped.Load().(string)}
 	if res.Bookings > 0 {
 		res.Ended = end
 		res.Seconds = end.Sub(start).Seconds()

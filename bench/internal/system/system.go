@@ -52,6 +52,9 @@ type Options struct {
 	// RedisAddr and KafkaBrokers are the shared servers, for cleanup.
 	RedisAddr    string
 	KafkaBrokers []string
+	// Env overrides settings of every process of the copy (server addresses, intervals);
+	// the chaos drills point the copy at servers of their own this way. Nil changes nothing.
+	Env map[string]string
 	// Out receives run.sh's output.
 	Out io.Writer
 }
@@ -126,6 +129,10 @@ func Start(ctx context.Context, o Options) (*System, error) {
 	)
 	for _, k := range sortedKeys(s.Settings) {
 		s.env = append(s.env, k+"="+s.Settings[k])
+	}
+	// Later entries win (exec keeps the last value of a repeated name).
+	for _, k := range sortedKeys(o.Env) {
+		s.env = append(s.env, k+"="+o.Env[k])
 	}
 	if err := s.script(ctx, "start"); err != nil {
 		s.Stop()

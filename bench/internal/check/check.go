@@ -38,6 +38,10 @@ type Result struct {
 	// AnalyticsLagSeconds is the time from the sale's last confirm until analytics agreed
 	// with the ledger; -1 when it did not within the wait.
 	AnalyticsLagSeconds float64 `json:"analytics_lag_s"`
+	// MailLagSeconds is the time from the sale's last confirm until every confirmation
+	// e-mail of the event had been handed to the SMTP server; -1 when not within the wait.
+	// The next scenario starts only then, so it does not run beside this sale's e-mails.
+	MailLagSeconds float64 `json:"mail_lag_s"`
 	// OK is true when every invariant holds.
 	OK       bool     `json:"ok"`
 	Problems []string `json:"problems"`
@@ -107,6 +111,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if r.LedgerSold, err = ledger(); err != nil {
 		return r, err
 	}
+	if err := r.waitForMail(ctx, db, o); err != nil {
+		return r, err
+	}
 	const booked = `SELECT b.id, s->>'seat_id' AS seat_id FROM booking.bookings b, jsonb_array_elements(b.seats) s
 		WHERE b.event_id = $1 AND b.status = 'CONFIRMED'`
 	err = db.QueryRow(ctx, `SELECT count(DISTINCT id), count(*) FROM (`+booked+`) x`, o.EventID).
@@ -131,6 +138,30 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	r.judge()
 	return r, nil
+}
+
+// waitForMail waits (within AnalyticsWait) until no confirmation e-mail of the event is
+// waiting to be sent, and records when that was.
+func (r *Result) waitForMail(ctx context.Context, db *pgx.Conn, o Options) error {
+	r.MailLagSeconds = -1
+	for deadline := time.Now().Add(o.AnalyticsWait); ; {
+		var pending int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM waitlist.notifications
+			WHERE event_id = $1 AND kind = 'booking_confirmed' AND status = 'PENDING'`, o.EventID).Scan(&pending); err != nil {
+			return fmt.Errorf("pending e-mails: %w", err)
+		}
+		if pending == 0 {
+			r.MailLagSeconds = 0
+			if !o.SaleEnded.IsZero() {
+				r.MailLagSeconds = max(0, time.Since(o.SaleEnded).Seconds())
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func (r *Result) judge() {

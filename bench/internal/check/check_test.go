@@ -31,7 +31,7 @@ func migrated(t *testing.T) *pgx.Conn {
 	t.Cleanup(func() { _ = db.Close(ctx) })
 	_, file, _, _ := runtime.Caller(0)
 	services := filepath.Join(filepath.Dir(file), "..", "..", "..", "services")
-	for _, schema := range []string{"inventory", "booking", "analytics"} {
+	for _, schema := range []string{"inventory", "booking", "analytics", "waitlist"} {
 		files, _ := filepath.Glob(filepath.Join(services, schema, "migrations", "*.up.sql"))
 		sort.Strings(files)
 		if len(files) == 0 {
@@ -90,8 +90,20 @@ func TestIntegrationCheckPassesAConsistentSale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.OK || r.LedgerSold != 4 || r.ConfirmedBookings != 2 || r.ConfirmedSeats != 4 || r.AnalyticsLagSeconds < 0 {
+	if !r.OK || r.LedgerSold != 4 || r.ConfirmedBookings != 2 || r.ConfirmedSeats != 4 || r.AnalyticsLagSeconds < 0 ||
+		r.MailLagSeconds < 0 {
 		t.Fatalf("got %+v", r)
+	}
+	// A confirmation e-mail still waiting: the mail lag is not reached within the wait.
+	if _, err := db.Exec(context.Background(), `INSERT INTO waitlist.notifications (id, dedupe_key, user_id, event_id, kind,
+		subject, body_text, body_html) VALUES (gen_random_uuid(), 'booking_confirmed:b1', 'u1', $1, 'booking_confirmed', 's', 't', 'h')`,
+		eventID); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Run(context.Background(), Options{DatabaseURL: dbURL(t, db), EventID: eventID, BenchSold: 4,
+		SaleEnded: time.Now(), AnalyticsWait: 300 * time.Millisecond, SettleWait: time.Second})
+	if err != nil || r.MailLagSeconds != -1 {
+		t.Fatalf("with an e-mail pending: mail lag %.1f, err %v; want -1", r.MailLagSeconds, err)
 	}
 }
 

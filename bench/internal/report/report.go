@@ -243,9 +243,10 @@ func (r *Report) summaryTable() string {
 				st = "FAILED: " + strings.Join(c.Problems, "; ")
 			}
 			row(name+": invariants", fmt.Sprintf("ledger SOLD %d, CONFIRMED bookings %d with %d seats, double-sold %d, "+
-				"sold-not-booked %d, booked-not-sold %d; analytics %d/%d, caught up %s after the last confirm — %s",
+				"sold-not-booked %d, booked-not-sold %d; analytics %d/%d, caught up %s after the last confirm; "+
+				"confirmation e-mails all sent %s after it — %s",
 				c.LedgerSold, c.ConfirmedBookings, c.ConfirmedSeats, c.DoubleSold, c.SoldNotBooked, c.BookedNotSold,
-				c.AnalyticsSeatsSold, c.AnalyticsLedgerSold, lag(c.AnalyticsLagSeconds), st))
+				c.AnalyticsSeatsSold, c.AnalyticsLedgerSold, lag(c.AnalyticsLagSeconds), lag(c.MailLagSeconds), st))
 		}
 	}
 	sale("flash sale", r.Flash)

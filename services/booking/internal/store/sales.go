@@ -28,7 +28,11 @@ func (s *Store) NoteSales(ctx context.Context, cs []domain.Commit) error {
 		if err != nil {
 			return wrap("note sales", err)
 		}
-		holds[i], users[i], sales[i], at[i] = c.HoldID.String(), c.UserID, string(raw), c.CommittedAt.UTC().Format(time.RFC3339Nano)
+		// Microseconds, cut as bun cuts every other time it writes: PostgreSQL would round
+		// the nanoseconds instead, and a sale could land a microsecond after the same
+		// instant written elsewhere.
+		holds[i], users[i], sales[i] = c.HoldID.String(), c.UserID, string(raw)
+		at[i] = c.CommittedAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 	}
 	_, err := s.db.NewRaw(`INSERT INTO unbooked_sales (hold_id, user_id, sale, sold_at)
 		SELECT x.h::uuid, x.u, x.s::jsonb, x.t::timestamptz FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS x(h, u, s, t)

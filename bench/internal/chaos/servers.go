@@ -8,8 +8,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/kafka/localbroker"
 )
 
 // server is one child process the drills may stop, freeze and start again.
@@ -338,45 +337,14 @@ func (s *Servers) startKafka(ctx context.Context, o ServerOptions, port, ctrl in
 		return err
 	}
 	libs := filepath.Join(o.DataDir, "kafka", "libs")
-	if _, err := os.Stat(libs); err != nil {
-		return fmt.Errorf("kafka jars not found in %s (run make infra-up once): %w", libs, err)
-	}
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=%[3]s
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-`, port, ctrl, filepath.Join(dir, "data"))
-	propsFile := filepath.Join(dir, "server.properties")
-	if err := os.WriteFile(propsFile, []byte(props), 0o600); err != nil {
+	propsFile, err := localbroker.Prepare(ctx, libs, dir, port, ctrl)
+	if err != nil {
 		return err
-	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	cp := filepath.Join(libs, "*")
-	format := exec.CommandContext(ctx, "java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", cp, //nolint:gosec // G204: the broker's own storage tool
-		"kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", propsFile)
-	if out, err := format.CombinedOutput(); err != nil {
-		return fmt.Errorf("format private broker storage: %w\n%s", err, out)
 	}
 	k := &Kafka{Port: port}
 	k.srv = &server{name: "kafka", log: filepath.Join(dir, "kafka.out"), argv: func() []string {
-		return []string{"java", "-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-			"-Dkafka.logs.dir=" + filepath.Join(dir, "logs"),
-			"-Dlog4j2.configurationFile=" + filepath.Join(o.Root, "scripts", "kafka", "log4j2.properties"),
-			"-cp", cp, "kafka.Kafka", propsFile}
+		return localbroker.Args(libs, propsFile, filepath.Join(dir, "logs"),
+			filepath.Join(o.Root, "scripts", "kafka", "log4j2.properties"), "512m")
 	}}
 	s.Kafka = k
 	return k.Start(ctx)

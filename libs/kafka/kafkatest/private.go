@@ -1,9 +1,7 @@
 package kafkatest
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"fmt"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +15,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"evently.dev/libs/kafka"
+	"evently.dev/libs/kafka/localbroker"
 	"evently.dev/libs/testkit"
 )
 
@@ -25,6 +24,7 @@ import (
 type PrivateBroker struct {
 	t          *testing.T
 	dir, libs  string
+	props      string // server.properties
 	port, ctrl int
 	cmd        *exec.Cmd
 	exited     chan struct{}
@@ -54,36 +54,11 @@ func StartPrivateBroker(t *testing.T) *PrivateBroker {
 		t.Skip("no java to run a private broker")
 	}
 	b := &PrivateBroker{t: t, dir: t.TempDir(), libs: libs, port: freePort(t), ctrl: freePort(t)}
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=%[3]s
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-`, b.port, b.ctrl, filepath.Join(b.dir, "data"))
-	if err := os.WriteFile(filepath.Join(b.dir, "server.properties"), []byte(props), 0o600); err != nil {
+	props, err := localbroker.Prepare(context.Background(), libs, b.dir, b.port, b.ctrl)
+	if err != nil {
 		t.Fatal(err)
 	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	format := exec.Command("java", //nolint:gosec // the test's own Kafka jars and temp dir
-		"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", filepath.Join(libs, "*"),
-		"kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id),
-		"-c", filepath.Join(b.dir, "server.properties"))
-	if out, err := format.CombinedOutput(); err != nil {
-		t.Fatalf("format private broker storage: %v\n%s", err, out)
-	}
+	b.props = props
 	b.Start()
 	t.Cleanup(func() {
 		if b.cmd != nil && b.cmd.Process != nil {
@@ -102,10 +77,8 @@ func (b *PrivateBroker) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.por
 func (b *PrivateBroker) Start() {
 	b.t.Helper()
 	logs := filepath.Join(b.dir, "logs")
-	b.cmd = exec.Command("java", //nolint:gosec // the test's own Kafka jars and temp dir
-		"-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-		"-Dkafka.logs.dir="+logs, "-Dlog4j2.configurationFile="+log4jConfig(),
-		"-cp", filepath.Join(b.libs, "*"), "kafka.Kafka", filepath.Join(b.dir, "server.properties"))
+	args := localbroker.Args(b.libs, b.props, logs, log4jConfig(), "384m")
+	b.cmd = exec.Command(args[0], args[1:]...) //nolint:gosec // the test's own Kafka jars and temp dir
 	out, err := os.Create(filepath.Join(b.dir, "kafka.out"))
 	if err != nil {
 		b.t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -73,24 +72,6 @@ func proxyMain(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("listen on loopback only, not %q", cfg.Listen)
 	}
 	return baseline.ServeProxy(ctx, cfg, out)
-}
-
-// repoRoot walks up from the working directory to the folder holding scripts/run.sh.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "scripts", "run.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the Evently repository (scripts/run.sh not found)")
-		}
-		dir = parent
-	}
 }
 
 func kernel() string {

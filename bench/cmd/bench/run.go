@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*report.Report, err
 	if err != nil {
 		return nil, err
 	}
-	root, err := repoRoot()
+	root, err := system.RepoRoot()
 	if err != nil {
 		return nil, err
 	}

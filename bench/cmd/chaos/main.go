@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*chaos.Report, erro
 			return nil, fmt.Errorf("unknown drill %q", name)
 		}
 	}
-	root, err := repoRoot()
+	root, err := system.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -267,22 +267,4 @@ func setup(ctx context.Context, api *client.Client, n int, log func(string, ...a
 	}
 	wg.Wait()
 	return s.AccessToken, buyers, firstErr
-}
-
-// repoRoot walks up from the working directory to the folder holding scripts/run.sh.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "scripts", "run.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the Evently repository (scripts/run.sh not found)")
-		}
-		dir = parent
-	}
 }

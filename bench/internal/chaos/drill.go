@@ -15,6 +15,7 @@ import (
 	"evently.dev/bench/internal/check"
 	"evently.dev/bench/internal/client"
 	"evently.dev/bench/internal/load"
+	"evently.dev/libs/contracts"
 	"evently.dev/libs/kafka"
 )
 
@@ -129,20 +130,19 @@ func Drills() []Drill {
 }
 
 // consumedTopics are the topics some service consumes (logical names).
-var consumedTopics = []string{"evently.identity.users.v1", "evently.catalog.events.v1", "evently.inventory.seats.v1",
-	"evently.booking.bookings.v1", "evently.waitlist.v1"}
+var consumedTopics = []string{contracts.TopicIdentityUsers, contracts.TopicCatalogEvents, contracts.TopicInventorySeats,
+	contracts.TopicBookingBookings, contracts.TopicWaitlist}
 
 // injectPoison publishes, on every consumed topic, a message that is no event (no
 // CloudEvents headers, not JSON) and one that claims a real type but carries a broken
 // payload, and writes an outbox row that can never be published.
 func injectPoison(ctx context.Context, e *Env) error {
-	sc, err := e.Probe.saramaConfig()
+	cl, err := e.Probe.client()
 	if err != nil {
 		return err
 	}
-	sc.Producer.Return.Successes = true
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	p, err := sarama.NewSyncProducer(e.Probe.Brokers, sc)
+	defer cl.Close()
+	p, err := sarama.NewSyncProducerFromClient(cl)
 	if err != nil {
 		return err
 	}

@@ -98,26 +98,23 @@ type GroupLag struct {
 	Lag     int64  `json:"lag"`
 }
 
-func (p Probe) saramaConfig() (*sarama.Config, error) {
-	cfg := kafka.Config{Brokers: p.Brokers}.WithDefaults()
-	sc, err := kafka.NewSaramaConfig(cfg)
+// client connects to the copy's broker with short timeouts: a probe that hangs on a
+// broker still recovering would stall the drill instead of reporting.
+func (p Probe) client() (sarama.Client, error) {
+	sc, err := kafka.NewSaramaConfig(kafka.Config{Brokers: p.Brokers}.WithDefaults())
 	if err != nil {
 		return nil, err
 	}
 	sc.Net.DialTimeout = 3 * time.Second
 	sc.Net.ReadTimeout = 5 * time.Second
 	sc.Metadata.Retry.Max = 1
-	return sc, nil
+	return sarama.NewClient(p.Brokers, sc)
 }
 
 // Lags reports every consumer group of the copy with members: committed offsets against
 // the partitions' high-water marks on the topics it reads (dead-letter topics excluded).
 func (p Probe) Lags(ctx context.Context) ([]GroupLag, error) {
-	sc, err := p.saramaConfig()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := sarama.NewClient(p.Brokers, sc)
+	cl, err := p.client()
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +178,7 @@ type TopicMessage struct {
 
 // ReadTopic reads every message of a (prefixed) topic up to its current end.
 func (p Probe) ReadTopic(ctx context.Context, topic string) ([]TopicMessage, error) {
-	sc, err := p.saramaConfig()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := sarama.NewClient(p.Brokers, sc)
+	cl, err := p.client()
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +256,7 @@ type Delivery struct {
 // (analytics and bookings against the ledger).
 func (p Probe) Delivery(ctx context.Context) (Delivery, error) {
 	d := Delivery{Missing: map[string]int{}, DeadLetters: map[string]int{}}
-	sc, err := p.saramaConfig()
-	if err != nil {
-		return d, err
-	}
-	cl, err := sarama.NewClient(p.Brokers, sc)
+	cl, err := p.client()
 	if err != nil {
 		return d, err
 	}

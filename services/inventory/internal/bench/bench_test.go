@@ -10,6 +10,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"sort"
 	"sync"
@@ -27,6 +28,40 @@ import (
 )
 
 var stadium = inventorytest.Layout{Sections: 20, Rows: 50, SeatsPerRow: 50, Price: 3000}
+
+// run times b.N calls of op (its argument is the call's index) from clients goroutines,
+// fails the benchmark if any failed, and reports the rate and latency percentiles.
+func run(b *testing.B, clients int, unit string, op func(i int) error) {
+	b.Helper()
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				err := op(int(i))
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d %s failed", failed.Load(), unit)
+	}
+	report(b, lat, elapsed, unit)
+}
 
 func report(b *testing.B, lat []time.Duration, elapsed time.Duration, unit string) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -58,36 +93,14 @@ func BenchmarkHoldTwoSeats(b *testing.B) {
 	if b.N > len(pairs) {
 		b.Fatalf("at most %d operations per event (use -benchtime %dx)", len(pairs), len(pairs))
 	}
-	lat := make([]time.Duration, b.N)
-	var next, failed atomic.Int64
-	const clients = 32
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				body := map[string]any{"event_id": events[0].EventID, "seat_ids": pairs[i]}
-				t0 := time.Now()
-				r, err := env.Request("POST", "/api/v1/seats/hold", uuid.NewString(), body)
-				lat[i] = time.Since(t0)
-				if err != nil || r.Status != 201 {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if failed.Load() > 0 {
-		b.Fatalf("%d holds failed", failed.Load())
-	}
-	report(b, lat, elapsed, "holds")
+	run(b, 32, "holds", func(i int) error {
+		body := map[string]any{"event_id": events[0].EventID, "seat_ids": pairs[i]}
+		r, err := env.Request("POST", "/api/v1/seats/hold", uuid.NewString(), body)
+		if err == nil && r.Status != 201 {
+			err = fmt.Errorf("hold answered %d", r.Status)
+		}
+		return err
+	})
 }
 
 // BenchmarkLayout50k answers the seat map of a 50,000-seat event (with some seats held and

@@ -3,10 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -45,34 +42,9 @@ func BenchmarkCommitHold(b *testing.B) {
 			}
 		}
 	}
-	lat := make([]time.Duration, b.N)
-	var next, failed atomic.Int64
-	const clients = 32
-	var wg sync.WaitGroup
 	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				t0 := time.Now()
-				_, _, err := env.App.CommitHold(ctx, hs[i].hold.ID, uuid.Must(uuid.NewV7()), hs[i].user, eventID)
-				lat[i] = time.Since(t0)
-				if err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if failed.Load() > 0 {
-		b.Fatalf("%d commits failed", failed.Load())
-	}
-	report(b, lat, elapsed, "sales")
+	run(b, 32, "sales", func(i int) error {
+		_, _, err := env.App.CommitHold(ctx, hs[i].hold.ID, uuid.Must(uuid.NewV7()), hs[i].user, eventID)
+		return err
+	})
 }

@@ -576,9 +576,6 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// isUnavailable reports an error of reaching the database rather than of the statement.
-func isUnavailable(err error) bool { return pg.IsUnavailable(err) }
-
 func endSpans(items []item) {
 	for i := range items {
 		items[i].span.End()
@@ -785,7 +782,7 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 		}
 		span.RecordError(err)
 		var wait time.Duration
-		if isUnavailable(err) {
+		if pg.IsUnavailable(err) {
 			outage++
 			wait = retry.Backoff(r.opts.MinBackoff, r.opts.MaxBackoff, outage)
 			r.log.WarnContext(ctx, "database unavailable, waiting for it", "topic", msg.Topic,

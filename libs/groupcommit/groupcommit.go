@@ -12,6 +12,7 @@ package groupcommit
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"sync"
 )
@@ -26,7 +27,7 @@ type Options[Req, Res any] struct {
 	// one with Single.
 	Batch func(ctx context.Context, reqs []Req) ([]Res, error)
 	// Single applies one request in a transaction of its own: the fallback after a failed
-	// batch, and the path of a batch of one when SingleForOne is set.
+	// batch, and the path of a batch of one.
 	Single func(ctx context.Context, req Req) (Res, error)
 	// MaxBatch bounds how many requests one transaction carries [128].
 	MaxBatch int
@@ -149,7 +150,17 @@ func (c *Committer[Req, Res]) apply(batch []call[Req, Res]) {
 			reqs[i] = cl.req
 		}
 		res, err := c.opts.Batch(ctx, reqs)
-		if err == nil && len(res) == len(batch) {
+		if err == nil && len(res) != len(batch) {
+			// The batch committed but cannot say which answer is whose: a bug of Batch.
+			// Running the requests again would apply them twice, so every caller fails.
+			err = fmt.Errorf("groupcommit: batch of %d answered %d results", len(batch), len(res))
+			for _, cl := range batch {
+				cl.done <- result[Res]{err: err}
+			}
+			c.observe(len(batch), true)
+			return
+		}
+		if err == nil {
 			for i, cl := range batch {
 				cl.done <- result[Res]{res: res[i]}
 			}

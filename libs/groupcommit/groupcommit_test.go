@@ -167,3 +167,48 @@ func TestClose(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestShortBatchAnswerFailsWithoutReapplying: a Batch that committed but answered the
+// wrong number of results is a bug; its requests fail instead of being applied again one
+// by one (which would write them twice).
+func TestShortBatchAnswerFailsWithoutReapplying(t *testing.T) {
+	var singles atomic.Int32
+	release := make(chan struct{})
+	var first atomic.Bool
+	c := New(Options[int, int]{
+		Workers: 1,
+		Batch:   func(_ context.Context, reqs []int) ([]int, error) { return reqs[:len(reqs)-1], nil },
+		Single: func(_ context.Context, r int) (int, error) {
+			if first.CompareAndSwap(false, true) {
+				<-release // request 0 holds the worker while the others queue into one batch
+				return r, nil
+			}
+			singles.Add(1)
+			return r, nil
+		},
+	})
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.Do(context.Background(), i)
+		}()
+		if i == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i := 1; i < 4; i++ {
+		if errs[i] == nil {
+			t.Fatalf("request %d succeeded after a short batch answer", i)
+		}
+	}
+	if n := singles.Load(); n != 0 {
+		t.Fatalf("%d requests of the committed batch were applied again", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -140,4 +141,32 @@ func PathUUID(c echo.Context, name string) (uuid.UUID, error) {
 		return uuid.Nil, apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: name, Message: "must be a UUID"})
 	}
 	return id, nil
+}
+
+// AcceptsGzip reports whether an Accept-Encoding header value lets the answer be gzipped:
+// gzip (or *) listed without q=0. Handlers that keep a gzipped copy of a large answer,
+// and caches keyed by encoding, decide with it.
+func AcceptsGzip(acceptEncoding string) bool {
+	ok := false
+	for _, part := range strings.Split(acceptEncoding, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		refused := false
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
+					refused = true
+				}
+			}
+		}
+		if coding == "gzip" {
+			return !refused // an explicit gzip entry decides
+		}
+		ok = !refused
+	}
+	return ok
 }

@@ -47,3 +47,15 @@ func (c *chunked) Read(p []byte) (int, error) {
 	c.s = c.s[k:]
 	return k, nil
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for h, want := range map[string]bool{
+		"": false, "gzip": true, "GZIP": true, "gzip, deflate, br": true, "br;q=1.0, gzip;q=0.8": true,
+		"gzip;q=0": false, "gzip; q=0.0": false, "*": true, "*;q=0": false, "*, gzip;q=0": false,
+		"deflate": false, "identity": false, "x-gzip2": false,
+	} {
+		if got := AcceptsGzip(h); got != want {
+			t.Errorf("AcceptsGzip(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

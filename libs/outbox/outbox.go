@@ -74,13 +74,8 @@ func (w *Writer) shouldNotify() bool {
 // Add records e in the outbox inside the caller's transaction db, so e is published if and
 // only if that transaction commits. It fills a missing ID (UUIDv7) and Time, stores the
 // trace context of ctx so consumers continue the caller's trace, and notifies the relay
-// (at most once per DefaultNotifyInterval), which PostgreSQL delivers only at commit.
+// (at most once per the writer's NOTIFY interval), which PostgreSQL delivers only at commit.
 // e.Topic is the logical topic name; the relay adds the environment's prefix.
-func Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
-	return defaultWriter.AddMany(ctx, db, []kafka.Event{e})
-}
-
-// Add is the package-level Add with this writer's NOTIFY interval.
 func (w *Writer) Add(ctx context.Context, db bun.IDB, e kafka.Event) error {
 	return w.AddMany(ctx, db, []kafka.Event{e})
 }

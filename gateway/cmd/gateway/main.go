@@ -41,7 +41,9 @@ func run(ctx context.Context) error {
 		cfg.HTTP.Addr = ":8080"
 	}
 	if cfg.HTTP.AdminAddr == "" {
-		cfg.HTTP.AdminAddr = ":9080" // metrics and detailed readiness, off the public port
+		// Metrics and detailed readiness, off the public port: its number + 1000, as for
+		// every service.
+		cfg.HTTP.AdminAddr = httpserver.AdminAddrFor(cfg.HTTP.Addr)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		// Container probe of the running gateway (images have no shell or curl).

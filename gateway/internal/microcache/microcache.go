@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"evently.dev/libs/assertion"
+	"evently.dev/libs/httpserver"
 )
 
 // Rule is one cacheable path pattern and how long its answers are kept.
@@ -188,7 +189,7 @@ func (c *Cache) key(req *http.Request) string {
 		role = id.Role
 	}
 	gz := "plain"
-	if strings.Contains(req.Header.Get(echo.HeaderAcceptEncoding), "gzip") {
+	if httpserver.AcceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
 		gz = "gzip"
 	}
 	return role + " " + gz + " " + req.URL.RequestURI()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"syscall"
 	"time"
@@ -16,6 +17,9 @@ import (
 // larger ones are streamed once and not retried. Booking and hold bodies are a few
 // hundred bytes.
 const maxReplayBody = 64 << 10
+
+// maxRetryWait caps the doubling wait between resends.
+const maxRetryWait = 2 * time.Second
 
 // retrying sends a request again when the upstream refused the connection (nothing was
 // sent: safe for any request), or an idempotent one when the connection was reset before
@@ -33,7 +37,6 @@ type retrying struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
-	wait := t.backoff
 	for attempt := 0; ; attempt++ {
 		resp, err := t.next.RoundTrip(req)
 		if err == nil || attempt >= t.retries || !retryable(req, err) {
@@ -49,10 +52,9 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.log.WarnContext(req.Context(), "upstream connection failed, retrying", "host", req.URL.Host,
 			"attempt", attempt+1, "error", err)
-		if !retry.Sleep(req.Context(), wait) {
+		if !retry.Sleep(req.Context(), retry.Backoff(t.backoff, maxRetryWait, attempt+1)) {
 			return nil, err
 		}
-		wait *= 2
 	}
 }
 
@@ -66,7 +68,10 @@ func retryable(req *http.Request, err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
-	return idempotent(req) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
+	// The connection's end shows in several ways depending on who noticed first: a reset,
+	// a broken pipe, EOF, or the transport's own write on a connection it just closed.
+	return idempotent(req) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
 }
 
 // idempotent: a method HTTP defines as idempotent, or a write with an Idempotency-Key the

@@ -122,14 +122,10 @@ func (s *Service) claimReconciled(ctx context.Context, b domain.Booking, req dom
 	return claimed, ok, err
 }
 
-// RecordSale notes a sale inventory announced (seats.sold) for ReconcileSales to check
-// once it is older than the grace period; r is the consumer's transaction. Checking at
-// once would race the request that is still writing its booking.
-func (s *Service) RecordSale(ctx context.Context, r domain.Repository, c domain.Commit) error {
-	return r.NoteSale(ctx, c)
-}
-
-// RecordSales is RecordSale for a consumer batch's sales, in one statement.
+// RecordSales notes sales inventory announced (seats.sold), a consumer batch's in one
+// statement, for ReconcileSales to check once they are older than the grace period; r is
+// the consumer's transaction. Checking at once would race the request that is still
+// writing its booking.
 func (s *Service) RecordSales(ctx context.Context, r domain.Repository, cs []domain.Commit) error {
 	return r.NoteSales(ctx, cs)
 }

@@ -189,7 +189,7 @@ func TestIntegrationConfirmAfterLostAnswer(t *testing.T) {
 		if err := h.svc.RecordSales(context.Background(), h.store, []domain.Commit{sale, sale}); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
+		if err := h.svc.RecordSales(context.Background(), h.store, []domain.Commit{sale}); err != nil {
 			t.Fatal(err)
 		}
 		if n := h.count(t, "SELECT count(*) FROM unbooked_sales"); n != 1 {
@@ -439,7 +439,7 @@ func TestIntegrationReconcilerWritesFirst(t *testing.T) {
 		sale := domain.Commit{HoldID: holdID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 900,
 			Currency: "EUR", Seats: []domain.Seat{{SeatID: "A-R1-S1", SectionID: "A", Price: 900}}, CommittedAt: h.clock}
 		// A request slower than the grace period: the reconciler writes its booking first.
-		if err := h.svc.RecordSale(context.Background(), h.store, sale); err != nil {
+		if err := h.svc.RecordSales(context.Background(), h.store, []domain.Commit{sale}); err != nil {
 			t.Error(err)
 		}
 		if n, err := h.svc.ReconcileSales(context.Background(), 0, 10); err != nil || n != 1 {

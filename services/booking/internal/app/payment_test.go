@@ -142,7 +142,7 @@ func TestIntegrationDeclinedChargeReleasesSeats(t *testing.T) {
 		bookingID := uuid.MustParse(h.inv.SoldTo(ev, "B-R3-S1"))
 		sale := domain.Commit{HoldID: hold.ID, BookingID: bookingID, EventID: ev, UserID: user, TotalAmount: 500,
 			Currency: "EUR", Seats: []domain.Seat{{SeatID: "B-R3-S1", SectionID: "B", Price: 500}}, CommittedAt: h.clock}
-		if err := h.svc.RecordSale(ctx, h.store, sale); err != nil {
+		if err := h.svc.RecordSales(ctx, h.store, []domain.Commit{sale}); err != nil {
 			t.Fatal(err)
 		}
 		h.pay.DeclineMethods = append(h.pay.DeclineMethods, domain.DefaultPaymentMethod)

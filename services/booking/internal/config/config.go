@@ -19,7 +19,7 @@ type Config struct {
 	// PaymentProvider names the payment provider; "simulated" is the only one so far.
 	PaymentProvider string `envconfig:"PAYMENT_PROVIDER" default:"simulated"`
 	// PaymentSimulateDecline lists payment methods the simulated provider declines, like a
-	// real provider's test cards: a confirm with one of them fails with 422
+	// real provider's test cards: a confirm with one of them fails with 402
 	// payment_declined and its seats return to sale. Empty (the default) declines nothing.
 	PaymentSimulateDecline []string `envconfig:"PAYMENT_SIMULATE_DECLINE_METHODS"`
 }

@@ -96,11 +96,8 @@ type Repository interface {
 	PolicyVersion(ctx context.Context, eventID uuid.UUID, version int) (p *refund.Policy, ok bool, err error)
 	// MarkEventCancelled sets CANCELLED, holding the row lock to the end of the transaction.
 	MarkEventCancelled(ctx context.Context, id uuid.UUID) error
-
-	// NoteSale records a sale inventory announced, to be checked against the bookings
-	// once older than a grace period (see app.ReconcileSales).
-	NoteSale(ctx context.Context, c Commit) error
-	// NoteSales is NoteSale for many sales in one statement.
+	// NoteSales records sales inventory announced, in one statement, to be checked against
+	// the bookings once older than a grace period (see app.ReconcileSales).
 	NoteSales(ctx context.Context, cs []Commit) error
 	// SettleSales forgets the noted sales sold at or before olderThan that have their booking.
 	SettleSales(ctx context.Context, olderThan time.Time) (int, error)

@@ -48,7 +48,7 @@ func (h *Handlers) Inventory(ctx context.Context, tx bun.Tx, e kafka.Event) erro
 		pending.commits = append(pending.commits, c)
 		return nil
 	}
-	return h.App.RecordSale(ctx, store.New(tx), c)
+	return h.App.RecordSales(ctx, store.New(tx), []domain.Commit{c})
 }
 
 // SalesScope is the Options.Scope of the consumer running Inventory: a batch's sales are

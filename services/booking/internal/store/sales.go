@@ -12,12 +12,8 @@ import (
 	"evently.dev/services/booking/internal/domain"
 )
 
-// NoteSale records a sale announced by inventory for a later check against the bookings.
-func (s *Store) NoteSale(ctx context.Context, c domain.Commit) error {
-	return s.NoteSales(ctx, []domain.Commit{c})
-}
-
-// NoteSales records many sales in one statement (a consumer batch's).
+// NoteSales records sales announced by inventory, a consumer batch's in one statement,
+// for a later check against the bookings.
 func (s *Store) NoteSales(ctx context.Context, cs []domain.Commit) error {
 	if len(cs) == 0 {
 		return nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -135,7 +134,7 @@ func (h *Handler) layout(c echo.Context) error {
 	hdr.Set(echo.HeaderCacheControl, "no-store")
 	hdr.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	body := e.body
-	if strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
+	if httpserver.AcceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
 		hdr.Set(echo.HeaderContentEncoding, "gzip")
 		body = e.gz
 	}

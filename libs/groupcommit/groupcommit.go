@@ -12,8 +12,8 @@ package groupcommit
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"sync"
 )
 

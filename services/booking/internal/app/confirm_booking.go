@@ -138,41 +138,59 @@ func (s *Service) ReconcileSales(ctx context.Context, grace time.Duration, limit
 	if _, err := s.Repo.SettleSales(ctx, olderThan); err != nil {
 		return 0, err
 	}
+	// Read without holding the rows: the charge below may take the provider's time, and
+	// no transaction or lock may wait on it. Two replicas reconciling the same sale is
+	// safe: the charge is idempotent by booking id and the booking is written once.
+	sales, err := s.Repo.UnbookedSales(ctx, olderThan, limit)
+	if err != nil {
+		return 0, err
+	}
 	written := 0
-	err := s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
-		sales, err := r.UnbookedSales(ctx, olderThan, limit)
+	var failed error
+	for _, c := range sales {
+		created, err := s.reconcileSale(ctx, c)
 		if err != nil {
+			// One sale that cannot be finished now (provider or database down) must not
+			// hold back the others: it is tried again next pass.
+			s.Log.WarnContext(ctx, "sale not reconciled yet", "hold_id", c.HoldID, "booking_id", c.BookingID, "error", err)
+			failed = errors.Join(failed, err)
+			continue
+		}
+		if created {
+			written++
+		}
+	}
+	return written, failed
+}
+
+// reconcileSale charges and writes the booking of one noted sale in a transaction of its
+// own (a declined charge writes it FAILED, which releases the seats), then forgets the
+// sale. It reports whether it wrote a new booking.
+func (s *Service) reconcileSale(ctx context.Context, c domain.Commit) (created bool, err error) {
+	b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
+	declined := errors.Is(err, payment.ErrDeclined)
+	if err != nil && !declined {
+		return false, err
+	}
+	err = s.Repo.InTx(ctx, func(ctx context.Context, r domain.Repository) error {
+		if declined {
+			if _, err := s.writeDeclined(ctx, r, b); err != nil {
+				return err
+			}
+			return r.ForgetSale(ctx, c)
+		}
+		b.Reconciled = true
+		var err error
+		if _, created, err = s.writeOne(ctx, r, b); err != nil {
 			return err
 		}
-		for _, c := range sales {
-			b, err := s.confirmedBooking(ctx, c, "", domain.DefaultPaymentMethod)
-			if errors.Is(err, payment.ErrDeclined) {
-				if _, err := s.writeDeclined(ctx, r, b); err != nil {
-					return err
-				}
-				if err := r.ForgetSale(ctx, c); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			b.Reconciled = true
-			if _, created, err := s.writeOne(ctx, r, b); err != nil {
-				return err
-			} else if created {
-				written++
-				s.Log.WarnContext(ctx, "booking written from seats.sold: its request did not finish",
-					"booking_id", b.ID, "hold_id", b.HoldID)
-			}
-			if err := r.ForgetSale(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.ForgetSale(ctx, c)
 	})
-	return written, err
+	if created && err == nil {
+		s.Log.WarnContext(ctx, "booking written from seats.sold: its request did not finish",
+			"booking_id", b.ID, "hold_id", b.HoldID)
+	}
+	return created && err == nil, err
 }
 
 // RunSalesReconciler runs ReconcileSales every interval until ctx ends.

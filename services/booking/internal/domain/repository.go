@@ -101,7 +101,7 @@ type Repository interface {
 	NoteSales(ctx context.Context, cs []Commit) error
 	// SettleSales forgets the noted sales sold at or before olderThan that have their booking.
 	SettleSales(ctx context.Context, olderThan time.Time) (int, error)
-	// UnbookedSales locks up to limit noted sales sold at or before olderThan.
+	// UnbookedSales reads up to limit noted sales sold at or before olderThan, oldest first.
 	UnbookedSales(ctx context.Context, olderThan time.Time, limit int) ([]Commit, error)
 	// ForgetSale drops a noted sale.
 	ForgetSale(ctx context.Context, c Commit) error

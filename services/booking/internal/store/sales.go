@@ -48,12 +48,11 @@ func (s *Store) SettleSales(ctx context.Context, olderThan time.Time) (int, erro
 	return int(n), wrap("settle sales", err)
 }
 
-// UnbookedSales locks up to limit noted sales sold at or before olderThan (SKIP LOCKED, so
-// replicas share them).
+// UnbookedSales reads up to limit noted sales sold at or before olderThan, oldest first.
 func (s *Store) UnbookedSales(ctx context.Context, olderThan time.Time, limit int) ([]domain.Commit, error) {
 	var raws []string
-	err := s.db.NewRaw(`SELECT sale::text FROM unbooked_sales WHERE sold_at <= ? ORDER BY sold_at LIMIT ?
-		FOR UPDATE SKIP LOCKED`, olderThan, limit).Scan(ctx, &raws)
+	err := s.db.NewRaw(`SELECT sale::text FROM unbooked_sales WHERE sold_at <= ? ORDER BY sold_at LIMIT ?`,
+		olderThan, limit).Scan(ctx, &raws)
 	if err != nil && !pg.IsNoRows(err) {
 		return nil, wrap("unbooked sales", err)
 	}

@@ -79,7 +79,16 @@ func (s *Service) ConfirmBooking(ctx context.Context, userID string, req domain.
 		return domain.Booking{}, false, domain.ErrInventoryUnavailable.Wrap(err)
 	}
 	// A twin request (or an earlier try whose answer was lost) may own the sale: its booking
-	// id is the one to write.
+	// id is the one to write. When its booking is written already, this is a plain repeat:
+	// answer it without charging or writing again (a repeat without Idempotency-Key is only
+	// recognised here, after inventory replayed the sale).
+	if c.BookingID != id {
+		if b, ok, err := s.Repo.BookingByHold(ctx, userID, req.HoldID); err != nil {
+			return domain.Booking{}, false, err
+		} else if ok {
+			return s.repeat(ctx, b, req)
+		}
+	}
 	b, err := s.confirmedBooking(ctx, c, req.IdempotencyKey, req.PaymentMethod)
 	if errors.Is(err, payment.ErrDeclined) {
 		return s.recordDecline(ctx, b, req)

@@ -39,7 +39,7 @@ func Parked(ctx context.Context, db bun.IDB, limit int) ([]ParkedRow, int, error
 	err := db.NewRaw(`SELECT id::text AS id, topic, key, type, created_at, parked_at, attempts, failures,
 			coalesce(last_error, '') AS last_error, octet_length(payload::text) AS payload_bytes
 		FROM outbox WHERE parked_at IS NOT NULL
-		ORDER BY parked_at, id LIMIT ?`, limit).Scan(ctx, &rows)
+		ORDER BY outbox.parked_at, outbox.id LIMIT ?`, limit).Scan(ctx, &rows)
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox parked: %w", err)
 	}

@@ -465,7 +465,9 @@ func (r *Relay) ensureProducer() error {
 }
 
 // claim locks the oldest rows that are due: not sent, not parked, and not waiting out a
-// backoff of their own.
+// backoff of their own. ORDER BY names the table's columns: a bare "id" is the text alias
+// of the select list, which the pending index cannot serve, so PostgreSQL sorted every
+// pending row through a bitmap scan that never skips the index's dead entries.
 func (r *Relay) claim(ctx context.Context, tx bun.Tx) ([]outboxRow, error) {
 	var rows []outboxRow
 	const claim = `SELECT id::text AS id, topic, key, type, source, event_time,
@@ -473,7 +475,7 @@ func (r *Relay) claim(ctx context.Context, tx bun.Tx) ([]outboxRow, error) {
 		FROM outbox
 		WHERE sent_at IS NULL AND parked_at IS NULL
 			AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
-		ORDER BY created_at, id
+		ORDER BY outbox.created_at, outbox.id
 		LIMIT ? FOR UPDATE SKIP LOCKED`
 	if err := tx.NewRaw(claim, r.opts.BatchSize).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("outbox relay: claim: %w", err)

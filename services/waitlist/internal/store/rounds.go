@@ -81,14 +81,20 @@ type PendingNotification struct {
 }
 
 // ClaimNotifications locks up to limit due PENDING notifications inside tx; other senders
-// skip them (FOR UPDATE SKIP LOCKED) until tx ends.
+// skip them (FOR UPDATE SKIP LOCKED) until tx ends. The due rows are picked and locked by
+// id first, in index order, and only those get their bodies read and their user joined:
+// sorting every pending row with its bodies took about 10 ms a poll once a rush left a few
+// hundred e-mails waiting.
 func ClaimNotifications(ctx context.Context, tx bun.Tx, limit int) ([]PendingNotification, error) {
 	var out []PendingNotification
-	err := tx.NewRaw(`SELECT n.id, n.user_id, n.kind, n.subject, n.body_text, n.body_html,
+	err := tx.NewRaw(`WITH due AS (
+			SELECT id FROM notifications
+			WHERE status = 'PENDING' AND next_attempt_at <= now()
+			ORDER BY next_attempt_at, created_at LIMIT ? FOR UPDATE SKIP LOCKED)
+		SELECT n.id, n.user_id, n.kind, n.subject, n.body_text, n.body_html,
 			coalesce(n.recipient, u.email) AS recipient, n.attempts
-		FROM notifications n LEFT JOIN users u ON u.id = n.user_id
-		WHERE n.status = 'PENDING' AND n.next_attempt_at <= now()
-		ORDER BY n.next_attempt_at, n.created_at LIMIT ? FOR UPDATE OF n SKIP LOCKED`, limit).Scan(ctx, &out)
+		FROM due JOIN notifications n ON n.id = due.id LEFT JOIN users u ON u.id = n.user_id
+		ORDER BY n.next_attempt_at, n.created_at`, limit).Scan(ctx, &out)
 	return out, err
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+
+	"evently.dev/libs/telemetry"
 )
 
 // Config holds the Redis settings every service shares.
@@ -20,7 +22,7 @@ type Config struct {
 	KeyPrefix string `envconfig:"REDIS_KEY_PREFIX"`
 }
 
-// Open connects with tracing and metrics and checks the server answers.
+// Open connects with metrics (and tracing when spans are exported) and checks the server answers.
 func Open(ctx context.Context, cfg Config) (*redis.Client, error) {
 	c := redis.NewClient(&redis.Options{
 		Addr:         cfg.Addr,
@@ -32,8 +34,10 @@ func Open(ctx context.Context, cfg Config) (*redis.Client, error) {
 		ReadTimeout:  2 * time.Second,
 		WriteTimeout: 2 * time.Second,
 	})
-	if err := redisotel.InstrumentTracing(c); err != nil {
-		return nil, fmt.Errorf("redis tracing: %w", err)
+	if telemetry.Tracing() {
+		if err := redisotel.InstrumentTracing(c); err != nil {
+			return nil, fmt.Errorf("redis tracing: %w", err)
+		}
 	}
 	if err := redisotel.InstrumentMetrics(c); err != nil {
 		return nil, fmt.Errorf("redis metrics: %w", err)

@@ -40,7 +40,7 @@ func Setup(ctx context.Context, service, version string) (*Telemetry, error) {
 
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+	if Tracing() {
 		exp, err := otlptracehttp.New(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("otlp exporter: %w", err)
@@ -58,6 +58,14 @@ func Setup(ctx context.Context, service, version string) (*Telemetry, error) {
 	otel.SetMeterProvider(mp)
 	t.shutdown = append(t.shutdown, mp.Shutdown)
 	return t, nil
+}
+
+// Tracing reports whether spans leave the process (an OTLP endpoint is set). Without it
+// spans are never recorded, so instrumentation that only makes spans can be left out:
+// go-redis' tracing hook alone took 7 % of inventory's CPU in a rush, most of it finding
+// the caller's file and line for a span nobody keeps.
+func Tracing() bool {
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
 // Handler serves the Prometheus exposition of every metric this process records.

@@ -21,11 +21,12 @@ import (
 // bump the same few rows (the show, its sections, the hour, the day, the live minute):
 // updated once per fact, each row grew a chain of versions inside the batch's
 // transaction that every later update walked, which is where analytics' database time
-// went and why it fell behind a rush. Only additive counters are deferred; state rows
-// (holds, bookings, waitlist entries) are still written by each fact's own statement,
-// which decides whether the fact counts.
+// went and why it fell behind a rush. The state rows of holds and bookings are deferred
+// too (see flushStates): written one statement per fact, they were three statements per
+// booking. Waitlist entries and cancellations are rare and keep their own statements.
 type Deltas struct {
 	gen      int
+	states   []stateOp
 	events   map[string]*eventCounts
 	sections map[sectionKey]*sectionCounts
 	sales    map[salesKey]*domain.Sales
@@ -146,12 +147,13 @@ func (d *Deltas) addSales(eventID, currency string, at time.Time, loc *time.Loca
 	m.seatsCancelled += s.SeatsCancelled
 }
 
-// Flush writes every collected row once, each table in one statement, rows in key order
+// Flush writes the deferred state rows, then every collected counter row once, each table in one statement, rows in key order
 // so concurrent writers lock them in the same order. It implements consumer.TxScope.
 func (d *Deltas) Flush(ctx context.Context, tx bun.Tx) error { return d.flush(ctx, tx) }
 
 func (d *Deltas) flush(ctx context.Context, db bun.IDB) error {
-	steps := []func(context.Context, bun.IDB) error{d.flushEvents, d.flushSections, d.flushCurrencies}
+	// State rows first: they decide which deferred facts count.
+	steps := []func(context.Context, bun.IDB) error{d.flushStates, d.flushEvents, d.flushSections, d.flushCurrencies}
 	for _, t := range salesTables {
 		steps = append(steps, func(ctx context.Context, db bun.IDB) error { return d.flushSales(ctx, db, t) })
 	}

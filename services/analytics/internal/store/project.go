@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/pg"
 
@@ -111,46 +112,32 @@ func (p Projector) EventCancelled(ctx context.Context, db bun.IDB, e contracts.E
 	return nil
 }
 
-// The projections below write each fact's state row (hold, booking) in one statement
-// that tells whether the fact counts; the counters it moves go to the transaction's
-// Deltas and are written once per batch (see Deltas for why).
+// The projections below hand each fact's state row (hold, booking) to the transaction's
+// Deltas, which writes all of them in a few statements that tell which facts count, then
+// the counters those facts move, once per batch (see Deltas for why).
 
 // HoldCreated records a live hold.
 func (p Projector) HoldCreated(ctx context.Context, db bun.IDB, h contracts.HoldCreated, at time.Time) error {
-	var created bool
-	err := db.QueryRowContext(ctx, `INSERT INTO holds (gen, hold_id, event_id, seats, purpose, status, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING true`,
-		p.Gen, h.HoldID, h.EventID, len(h.SeatIDs), h.Purpose, HoldActive, at, h.ExpiresAt).Scan(&created)
-	if pg.IsNoRows(err) {
-		return nil // a repeat of a hold already counted
-	}
-	if err != nil {
-		return fmt.Errorf("hold created: %w", err)
-	}
 	d, done := p.deltas(ctx, db)
-	d.event(h.EventID).holdsCreated++
-	d.minute(at).holdsCreated++
+	d.addState(stateOp{kind: holdCreate, id: h.HoldID, eventID: h.EventID, seats: len(h.SeatIDs), purpose: h.Purpose,
+		createdAt: at, expires: h.ExpiresAt, counts: func(d *Deltas, _ string) {
+			d.event(h.EventID).holdsCreated++
+			d.minute(at).holdsCreated++
+		}})
 	return done()
 }
 
 // HoldEnded records a hold released or expired (status HoldReleased or HoldExpired); an
 // unknown or already ended hold counts nothing.
 func (p Projector) HoldEnded(ctx context.Context, db bun.IDB, holdID, eventID, status string) error {
-	var ended bool
-	err := db.QueryRowContext(ctx, `UPDATE holds SET status = ? WHERE gen = ? AND hold_id = ? AND status = ? RETURNING true`,
-		status, p.Gen, holdID, HoldActive).Scan(&ended)
-	if pg.IsNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("hold %s: %w", status, err)
-	}
 	d, done := p.deltas(ctx, db)
-	if status == HoldExpired {
-		d.event(eventID).holdsExpired++
-	} else {
-		d.event(eventID).holdsReleased++
-	}
+	d.addState(stateOp{kind: holdEnd, id: holdID, status: status, counts: func(d *Deltas, _ string) {
+		if status == HoldExpired {
+			d.event(eventID).holdsExpired++
+		} else {
+			d.event(eventID).holdsReleased++
+		}
+	}})
 	return done()
 }
 
@@ -186,27 +173,20 @@ func sectionDeltas(seats []contracts.SoldSeat, sign int) map[string]int {
 // taken from the snapshot.
 func (p Projector) ledger(ctx context.Context, db bun.IDB, eventID, holdID string, capacity int,
 	snapshot []contracts.SectionCount, total int, deltas map[string]int) error {
-	var prior string // the converted hold's status before, "" when none converted
-	if holdID != "" {
-		err := db.QueryRowContext(ctx, `UPDATE holds n SET status = ? FROM (SELECT hold_id, status FROM holds
-				WHERE gen = ? AND hold_id = ? AND status IN (?, ?) FOR UPDATE) o
-			WHERE n.gen = ? AND n.hold_id = o.hold_id RETURNING o.status`,
-			HoldConverted, p.Gen, holdID, HoldActive, HoldExpired, p.Gen).Scan(&prior)
-		if err != nil && !pg.IsNoRows(err) {
-			return fmt.Errorf("ledger counts: convert hold: %w", err)
-		}
-	}
 	d, done := p.deltas(ctx, db)
+	if holdID != "" {
+		d.addState(stateOp{kind: holdConvert, id: holdID, counts: func(d *Deltas, prior string) {
+			ev := d.event(eventID)
+			ev.holdsConverted++
+			if prior == HoldExpired {
+				ev.holdsExpired--
+			}
+		}})
+	}
 	ev := d.event(eventID)
 	ev.ledgerSold += int64(total)
 	if capacity > 0 {
 		ev.capacity = int64(capacity)
-	}
-	if prior != "" {
-		ev.holdsConverted++
-		if prior == HoldExpired {
-			ev.holdsExpired--
-		}
 	}
 	for _, s := range snapshot {
 		if s.Capacity > 0 {
@@ -254,24 +234,17 @@ func (p Projector) BookingConfirmed(ctx context.Context, db bun.IDB, b contracts
 	if err != nil {
 		return err
 	}
-	var inserted bool
-	err = db.QueryRowContext(ctx, `INSERT INTO bookings (gen, booking_id, event_id, currency, total, seats, status, confirmed_at)
-		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT DO NOTHING RETURNING true`,
-		p.Gen, b.BookingID, b.EventID, b.Currency, b.TotalAmount, string(raw), BookingConfirmed, at).Scan(&inserted)
-	if pg.IsNoRows(err) {
-		return nil // counted before
-	}
-	if err != nil {
-		return fmt.Errorf("booking confirmed: %w", err)
-	}
 	d, done := p.deltas(ctx, db)
-	d.addSales(b.EventID, b.Currency, at, p.Loc, domain.Sales{Bookings: 1, SeatsBooked: int64(len(b.Seats)), Gross: b.TotalAmount})
-	// A show's sections take the currency of its first sale when catalog's
-	// event.published (which names it) has not arrived.
-	d.addSections(b.EventID, b.Currency, seats, 1)
-	if _, ok := d.currency[b.EventID]; !ok {
-		d.currency[b.EventID] = b.Currency
-	}
+	d.addState(stateOp{kind: bookingConfirm, id: b.BookingID, eventID: b.EventID, currency: b.Currency,
+		total: b.TotalAmount, seatsJSON: string(raw), createdAt: at, counts: func(d *Deltas, _ string) {
+			d.addSales(b.EventID, b.Currency, at, p.Loc, domain.Sales{Bookings: 1, SeatsBooked: int64(len(b.Seats)), Gross: b.TotalAmount})
+			// A show's sections take the currency of its first sale when catalog's
+			// event.published (which names it) has not arrived.
+			d.addSections(b.EventID, b.Currency, seats, 1)
+			if _, ok := d.currency[b.EventID]; !ok {
+				d.currency[b.EventID] = b.Currency
+			}
+		}})
 	return done()
 }
 
@@ -279,6 +252,12 @@ func (p Projector) BookingConfirmed(ctx context.Context, db bun.IDB, b contracts
 // returns the booking's seats to its sections. It reports false for a booking never
 // confirmed here (nothing is counted: a refund without its sale would skew every total).
 func (p Projector) BookingCancelled(ctx context.Context, db bun.IDB, c contracts.BookingCancelled, at time.Time) (bool, error) {
+	// The booking may be among the transaction's deferred confirmations.
+	if d, ok := consumer.ScopeFrom(ctx).(*Deltas); ok && d.gen == p.Gen {
+		if err := d.flushStates(ctx, db); err != nil {
+			return false, err
+		}
+	}
 	var eventID, currency, raw string
 	err := db.QueryRowContext(ctx, `UPDATE bookings SET status = ?, refund = ?, cancelled_at = ?
 		WHERE gen = ? AND booking_id = ? AND status = ? RETURNING event_id, currency, seats::text`,

@@ -30,6 +30,7 @@ import (
 
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/logging"
+	"evently.dev/libs/telemetry"
 )
 
 // Config holds the HTTP settings every service shares.
@@ -113,7 +114,7 @@ func New(opts Options) *Server {
 			Skipper: func(c echo.Context) bool { return opts.SkipTimeout[c.Path()] },
 		}))
 	}
-	e.Use(accessLog(opts.Logger))
+	e.Use(accessLog(opts.Logger, metricsFor(telemetry.Tracing())))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": opts.Service})
@@ -379,7 +380,16 @@ func RunChecks(ctx context.Context, checks []Check) (map[string]string, bool) {
 	return res, ok
 }
 
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+// metricsFor returns the lean request metrics when otelhttp is left out (no span
+// exporter), else nil: otelhttp records the same metric itself.
+func metricsFor(tracing bool) *requestMetrics {
+	if tracing {
+		return nil
+	}
+	return newRequestMetrics()
+}
+
+func accessLog(log *slog.Logger, m *requestMetrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -398,10 +408,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 					l.Add(attribute.String("http.route", path))
 				}
 			}
+			status := c.Response().Status
+			m.record(c.Request().Context(), c.Request().Method, path, status, time.Since(start))
 			if path == "/healthz" || path == "/readyz" {
 				return nil
 			}
-			status := c.Response().Status
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
@@ -415,9 +426,14 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// Handler returns the traced http.Handler; spans are named by method, and by route once
-// Echo has routed the request (accessLog renames them).
+// Handler returns the http.Handler to serve. When spans are exported (telemetry.Tracing)
+// it is traced by otelhttp; spans are named by method, and by route once Echo has routed
+// the request (accessLog renames them). Otherwise the caller's trace context is only
+// carried through and accessLog records the request metrics itself (see requestMetrics).
 func (s *Server) Handler() http.Handler {
+	if !telemetry.Tracing() {
+		return propagated(s.Echo)
+	}
 	return otelhttp.NewHandler(s.Echo, s.opts.Service,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 }

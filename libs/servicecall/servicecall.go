@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"evently.dev/libs/assertion"
 	"evently.dev/libs/logging"
 	"evently.dev/libs/retry"
+	"evently.dev/libs/telemetry"
 )
 
 // Defaults of Options.
@@ -117,7 +117,7 @@ func New(o Options) *Client {
 	pool.MaxIdleConns = o.MaxIdleConns
 	pool.MaxIdleConnsPerHost = o.MaxIdleConns
 	pool.IdleConnTimeout = 90 * time.Second
-	tr := &Transport{Base: otelhttp.NewTransport(pool), Secret: o.Secret, Service: o.Service}
+	tr := &Transport{Base: telemetry.Transport(pool), Secret: o.Secret, Service: o.Service}
 	return &Client{base: strings.TrimRight(o.BaseURL, "/"), http: &http.Client{Transport: tr}, timeout: o.Timeout,
 		retries: max(o.Retries, 0), backoff: o.RetryBackoff, maxBytes: o.MaxAnswerBytes}
 }

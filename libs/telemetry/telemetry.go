@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	promexp "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Telemetry owns the providers and the Prometheus handler of one process.
@@ -66,6 +69,27 @@ func Setup(ctx context.Context, service, version string) (*Telemetry, error) {
 // the caller's file and line for a span nobody keeps.
 func Tracing() bool {
 	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
+
+// Transport returns the RoundTripper for calls to other services over base: otelhttp's
+// when spans are exported, else one that only writes the caller's trace context into the
+// request (W3C traceparent, baggage), which is all otelhttp's does for a span nobody
+// records, without its per-call attribute and metric work.
+func Transport(base http.RoundTripper) http.RoundTripper {
+	if Tracing() {
+		return otelhttp.NewTransport(base)
+	}
+	return propagating{base}
+}
+
+type propagating struct{ next http.RoundTripper }
+
+func (p propagating) RoundTrip(r *http.Request) (*http.Response, error) {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() || len(baggage.FromContext(r.Context()).Members()) > 0 {
+		r = r.Clone(r.Context())
+		otel.GetTextMapPropagator().Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+	}
+	return p.next.RoundTrip(r)
 }
 
 // Handler serves the Prometheus exposition of every metric this process records.

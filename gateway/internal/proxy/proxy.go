@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"evently.dev/libs/apperr"
 	"evently.dev/libs/assertion"
 	"evently.dev/libs/httpserver"
+	"evently.dev/libs/telemetry"
 
 	"evently.dev/gateway/internal/route"
 )
@@ -69,7 +69,7 @@ func New(opts Options) (*Proxy, error) {
 		ResponseHeaderTimeout: opts.Timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	transport := otelhttp.NewTransport(&retrying{next: base, retries: opts.Retries, backoff: opts.RetryBackoff, log: opts.Logger})
+	transport := telemetry.Transport(&retrying{next: base, retries: opts.Retries, backoff: opts.RetryBackoff, log: opts.Logger})
 	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}, upstreams: map[string]*url.URL{},
 		client: &http.Client{Transport: base, Timeout: 2 * time.Second}, secret: opts.Secret}
 	for name, raw := range opts.Upstreams {

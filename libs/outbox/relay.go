@@ -71,6 +71,11 @@ type RelayOptions struct {
 	// PollInterval is the longest the relay sleeps between scans when no NOTIFY arrives
 	// [100ms]; NOTIFY (at most one per NotifyInterval per process) usually wakes it sooner.
 	PollInterval time.Duration
+	// Linger is how long the relay lets rows gather after a batch that was not full before
+	// it claims again [20ms]; negative claims at once. Each claim is a transaction and a
+	// produce request: in a rush the relay claimed every few milliseconds, a dozen rows at
+	// a time. Events reach Kafka up to Linger later.
+	Linger time.Duration
 	// MinBackoff and MaxBackoff bound the exponential wait after a failure [100ms, 5s].
 	MinBackoff, MaxBackoff time.Duration
 	// StandbyInterval is how often a stand-by replica tries to become active [1s].
@@ -102,6 +107,8 @@ const DefaultMaxAttempts = 10
 type Config struct {
 	// MaxAttempts is RelayOptions.MaxAttempts.
 	MaxAttempts int `envconfig:"OUTBOX_MAX_ATTEMPTS" default:"10"`
+	// Linger is RelayOptions.Linger.
+	Linger time.Duration `envconfig:"OUTBOX_RELAY_LINGER" default:"20ms"`
 }
 
 func (o RelayOptions) withDefaults(cfg kafka.Config) RelayOptions {
@@ -113,6 +120,9 @@ func (o RelayOptions) withDefaults(cfg kafka.Config) RelayOptions {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.Linger == 0 {
+		o.Linger = 20 * time.Millisecond
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond
@@ -304,6 +314,14 @@ func (r *Relay) lead(ctx context.Context) error {
 		failures = 0
 		if n == r.opts.BatchSize {
 			continue // more may be waiting
+		}
+		if n > 0 && r.opts.Linger > 0 {
+			// Rows are arriving: let the next batch fill a little instead of claiming a
+			// handful at a time.
+			if !retry.Sleep(ctx, r.opts.Linger) {
+				return nil
+			}
+			continue
 		}
 		if err := r.wait(ctx, conn, listening); err != nil {
 			return err

@@ -279,7 +279,8 @@ func newRuntime(ctx context.Context, s Service, log *slog.Logger, db *bun.DB, me
 		}
 		rt.Server.AddCheck("kafka", kafkaReachable(rt.Kafka))
 		if serving {
-			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log, MaxAttempts: c.Outbox.MaxAttempts})
+			relay := outbox.NewRelay(db, rt.Kafka, outbox.RelayOptions{Logger: log, MaxAttempts: c.Outbox.MaxAttempts,
+				Linger: c.Outbox.Linger})
 			rt.Server.AddCheck("outbox-relay", relay.Check)
 			rt.Server.HandleAdmin(outbox.AdminPrefix, outbox.AdminHandler(db, log))
 			rt.Go("outbox-relay", relay.Run)

@@ -398,7 +398,8 @@ func accessLog(log *slog.Logger, m *requestMetrics) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			path := c.Path()
-			if path != "" {
+			if path != "" && m == nil {
+				// Only with otelhttp (m is nil then) is there a span to name and a labeler.
 				// Name the span by route, as OTel's conventions ask: the raw path holds ids
 				// and would give every request its own span name.
 				trace.SpanFromContext(c.Request().Context()).SetName(c.Request().Method + " " + path)

@@ -366,11 +366,20 @@ func (d *Deltas) flushLive(ctx context.Context, db bun.IDB) error {
 	return nil
 }
 
+// scoped returns the collector the consumer runner gave the transaction for this
+// generation, or nil.
+func (p Projector) scoped(ctx context.Context) *Deltas {
+	if d, ok := consumer.ScopeFrom(ctx).(*Deltas); ok && d.gen == p.Gen {
+		return d
+	}
+	return nil
+}
+
 // deltas returns the transaction's collector when the consumer runner gave it one, or a
 // fresh one with done to flush it at once (a projector called outside a runner, as
 // the rebuild's tests do).
 func (p Projector) deltas(ctx context.Context, db bun.IDB) (d *Deltas, done func() error) {
-	if d, ok := consumer.ScopeFrom(ctx).(*Deltas); ok && d.gen == p.Gen {
+	if d := p.scoped(ctx); d != nil {
 		return d, func() error { return nil }
 	}
 	d = NewDeltas(p.Gen)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"evently.dev/libs/consumer"
 	"evently.dev/libs/contracts"
 	"evently.dev/libs/pg"
 
@@ -253,7 +252,7 @@ func (p Projector) BookingConfirmed(ctx context.Context, db bun.IDB, b contracts
 // confirmed here (nothing is counted: a refund without its sale would skew every total).
 func (p Projector) BookingCancelled(ctx context.Context, db bun.IDB, c contracts.BookingCancelled, at time.Time) (bool, error) {
 	// The booking may be among the transaction's deferred confirmations.
-	if d, ok := consumer.ScopeFrom(ctx).(*Deltas); ok && d.gen == p.Gen {
+	if d := p.scoped(ctx); d != nil {
 		if err := d.flushStates(ctx, db); err != nil {
 			return false, err
 		}

@@ -69,7 +69,7 @@ func (b Browse) Run(ctx context.Context, c *client.Client) BrowseResult {
 				}
 				p := b.Paths[i%len(b.Paths)]
 				t0 := time.Now()
-				r, err := c.Do(ctx, http.MethodGet, p.Path, b.Token, nil, headers...)
+				r, n, err := c.Read(ctx, p.Path, b.Token, headers...)
 				if ctx.Err() != nil {
 					return
 				}
@@ -78,7 +78,7 @@ func (b Browse) Run(ctx context.Context, c *client.Client) BrowseResult {
 				if r.Header.Get("Content-Encoding") == "gzip" {
 					gz[p.Name]++
 				}
-				bytes[p.Name] += int64(len(r.Body))
+				bytes[p.Name] += n
 				mu.Unlock()
 			}
 		})

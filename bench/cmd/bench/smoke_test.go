@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,7 +55,12 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 	}
 	sales := map[string]*report.Sale{"flash": rep.Flash, "half": rep.HalfRate}
 	if rep.Size != nil {
-		sales["small"], sales["large"] = &rep.Size.Small, &rep.Size.Large
+		for i := range rep.Size.Rounds {
+			sales[fmt.Sprintf("small %d", i+1)], sales[fmt.Sprintf("large %d", i+1)] = &rep.Size.Rounds[i].Small, &rep.Size.Rounds[i].Large
+		}
+		if len(rep.Size.Rounds) != 2 || rep.Size.SmallPerSec <= 0 || rep.Size.LargePerSec <= 0 {
+			t.Errorf("size: %d rounds, %.0f / %.0f seats/s", len(rep.Size.Rounds), rep.Size.SmallPerSec, rep.Size.LargePerSec)
+		}
 	}
 	for name, s := range sales {
 		switch {

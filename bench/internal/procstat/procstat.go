@@ -131,8 +131,11 @@ func (s *Sampler) Stop() []Sample {
 // Now is the sampler's clock: seconds since Start.
 func (s *Sampler) Now() float64 { return time.Since(s.started).Seconds() }
 
-// Begin opens a phase; End closes the latest phase of that name.
+// Begin opens a phase; End closes the latest phase of that name. Both take a sample when
+// the sampler runs, so a phase shorter than the interval (a one-second sale) still has its
+// own figures, and a longer one is measured from its start to its end exactly.
 func (s *Sampler) Begin(name string) {
+	s.boundary()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.phases = append(s.phases, Phase{Name: name, Start: s.Now(), End: -1})
@@ -140,6 +143,7 @@ func (s *Sampler) Begin(name string) {
 
 // End closes the open phase called name.
 func (s *Sampler) End(name string) {
+	s.boundary()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.phases) - 1; i >= 0; i-- {
@@ -205,6 +209,29 @@ func Summarize(samples []Sample, from, to float64) []Usage {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CPUSeconds > out[j].CPUSeconds })
 	return out
+}
+
+// minBoundaryGap is the youngest a previous sample may be for a phase boundary to take
+// its own: CPU time comes in 10 ms ticks, so a shorter interval would chart as a spike.
+const minBoundaryGap = 0.1
+
+// boundary samples now if the sampler is running (Start called, Stop not yet) and the
+// last sample is not too recent.
+func (s *Sampler) boundary() {
+	if s.stop == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.mu.Lock()
+	recent := len(s.samples) > 0 && s.Now()-s.samples[len(s.samples)-1].T < minBoundaryGap
+	s.mu.Unlock()
+	if !recent {
+		s.sample()
+	}
 }
 
 func (s *Sampler) sample() {

@@ -41,3 +41,30 @@ func TestSamplerSeesItsOwnProcess(t *testing.T) {
 		t.Fatalf("sampler missed the busy loop: %+v", u)
 	}
 }
+
+// TestShortPhaseHasItsOwnFigures checks that a phase much shorter than the interval is
+// measured from its boundary samples: the busy loop's CPU lands in it.
+func TestShortPhaseHasItsOwnFigures(t *testing.T) {
+	s := New(10 * time.Second)
+	s.Track("self", os.Getpid())
+	s.Start()
+	time.Sleep(150 * time.Millisecond)
+	s.Begin("short")
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+	}
+	s.End("short")
+	samples := s.Stop()
+	ph := s.Phases()
+	if len(ph) != 1 {
+		t.Fatalf("phases %+v", ph)
+	}
+	var self Usage
+	for _, x := range Summarize(samples, ph[0].Start, ph[0].End) {
+		if x.Group == "self" {
+			self = x
+		}
+	}
+	if self.CPUSeconds < 0.1 || self.CPUSeconds > 0.6 {
+		t.Fatalf("short phase: %+v (want about 0.3 CPU s of the busy loop)", self)
+	}
+}

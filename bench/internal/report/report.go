@@ -73,11 +73,54 @@ type Browse struct {
 	ProxyReads   *load.BrowseResult `json:"proxy_reads,omitempty"`
 }
 
-// Size compares a small and a large event.
+// Size compares a small and a large event over rounds: each round sells the same number
+// of seats on a fresh small and a fresh large event, in alternating order. One sale of
+// 1,000 seats lasts about a second, so a single pair moved by 20–30 % between runs of the
+// same code; the verdict is read from all rounds together.
 type Size struct {
-	Small      Sale              `json:"small"`
-	Large      Sale              `json:"large"`
+	Rounds []SizeRound `json:"rounds"`
+	// SmallPerSec and LargePerSec are the seats sold in all rounds over the time those
+	// sales took.
+	SmallPerSec float64 `json:"small_seats_per_s"`
+	LargePerSec float64 `json:"large_seats_per_s"`
+	// LargeReads are the first large event's availability and seat map reads.
 	LargeReads load.BrowseResult `json:"large_reads"`
+}
+
+// SizeRound is one small and one large sale.
+type SizeRound struct {
+	Small Sale `json:"small"`
+	Large Sale `json:"large"`
+}
+
+// Totals sets SmallPerSec and LargePerSec from the rounds.
+func (s *Size) Totals() {
+	var seats [2]int
+	var secs [2]float64
+	for _, r := range s.Rounds {
+		for i, sale := range []Sale{r.Small, r.Large} {
+			seats[i] += sale.Result.SeatsSold
+			secs[i] += sale.Result.Seconds
+		}
+	}
+	if secs[0] > 0 {
+		s.SmallPerSec = float64(seats[0]) / secs[0]
+	}
+	if secs[1] > 0 {
+		s.LargePerSec = float64(seats[1]) / secs[1]
+	}
+}
+
+// SizePhase names the phase of a size sale: the first round keeps the plain name.
+func SizePhase(round int, large bool) string {
+	name := "size: small event"
+	if large {
+		name = "size: large event"
+	}
+	if round > 0 {
+		name += fmt.Sprintf(", round %d", round+1)
+	}
+	return name
 }
 
 // Ratio is a figure read against a ceiling of the same run.
@@ -191,13 +234,13 @@ func rate(name string, t []int) Series {
 }
 
 func sizeSale(s *Size, large bool) *Sale {
-	if s == nil {
+	if s == nil || len(s.Rounds) == 0 {
 		return nil
 	}
 	if large {
-		return &s.Large
+		return &s.Rounds[0].Large
 	}
-	return &s.Small
+	return &s.Rounds[0].Small
 }
 
 func add(m map[string]*Series, g string, x, y float64) {
@@ -267,9 +310,18 @@ func (r *Report) summaryTable() string {
 			row("event+availability via bare proxy", fmt.Sprintf("%.0f req/s, %s", br.ProxyReads.PerSec, readsLatency(*br.ProxyReads)))
 		}
 	}
-	if s := r.Size; s != nil {
-		sale("size: small event", &s.Small)
-		sale("size: large event", &s.Large)
+	if s := r.Size; s != nil && len(s.Rounds) > 0 {
+		sale("size: small event", &s.Rounds[0].Small)
+		sale("size: large event", &s.Rounds[0].Large)
+		for i, rd := range s.Rounds[1:] {
+			row(fmt.Sprintf("size: round %d", i+2), fmt.Sprintf("small %.0f seats/s (%d in %.1f s), large %.0f seats/s (%d in %.1f s); invariants %s",
+				rd.Small.Result.SeatsPerSec, rd.Small.Result.SeatsSold, rd.Small.Result.Seconds,
+				rd.Large.Result.SeatsPerSec, rd.Large.Result.SeatsSold, rd.Large.Result.Seconds, checked(rd.Small.Check, rd.Large.Check)))
+		}
+		if len(s.Rounds) > 1 {
+			row("size: all rounds", fmt.Sprintf("small **%.0f seats/s**, large **%.0f seats/s** (%d rounds, order alternating)",
+				s.SmallPerSec, s.LargePerSec, len(s.Rounds)))
+		}
 		for _, p := range sortedPaths(s.LargeReads.Paths) {
 			pr := s.LargeReads.Paths[p]
 			row("large event read: "+p, fmt.Sprintf("%.0f req/s, %s, gzip %d/%d, %.0f bytes on the wire",
@@ -313,10 +365,14 @@ func (r *Report) Markdown() string {
 	b.WriteString("For sales, \"CPU ms per booking\" divides each process's CPU time in the phase by the bookings " +
 		"confirmed in it (2 seats each): the budget for 1,000 seats/s on 2 cores is 4 ms in total.\n\n")
 	bookings := map[string]int{}
-	for name, s := range map[string]*Sale{"flash sale": r.Flash, "half-rate sale": r.HalfRate,
-		"size: small event": sizeSale(r.Size, false), "size: large event": sizeSale(r.Size, true)} {
+	for name, s := range map[string]*Sale{"flash sale": r.Flash, "half-rate sale": r.HalfRate} {
 		if s != nil {
 			bookings[name] = s.Result.Bookings
+		}
+	}
+	if r.Size != nil {
+		for i, rd := range r.Size.Rounds {
+			bookings[SizePhase(i, false)], bookings[SizePhase(i, true)] = rd.Small.Result.Bookings, rd.Large.Result.Bookings
 		}
 	}
 	for _, p := range r.Phases {
@@ -438,7 +494,9 @@ func lag(s float64) string {
 func (r *Report) InvariantsHeld() bool {
 	sales := []*Sale{r.Flash, r.HalfRate}
 	if r.Size != nil {
-		sales = append(sales, &r.Size.Small, &r.Size.Large)
+		for i := range r.Size.Rounds {
+			sales = append(sales, &r.Size.Rounds[i].Small, &r.Size.Rounds[i].Large)
+		}
 	}
 	for _, s := range sales {
 		if s != nil && s.Check != nil && !s.Check.OK {
@@ -446,4 +504,21 @@ func (r *Report) InvariantsHeld() bool {
 		}
 	}
 	return true
+}
+
+// checked sums up store checks for a compact row: "OK", or the problems found.
+func checked(cs ...*check.Result) string {
+	var problems []string
+	for _, c := range cs {
+		switch {
+		case c == nil:
+			problems = append(problems, "not checked")
+		case !c.OK:
+			problems = append(problems, c.Problems...)
+		}
+	}
+	if len(problems) == 0 {
+		return "OK"
+	}
+	return "FAILED: " + strings.Join(problems, "; ")
 }

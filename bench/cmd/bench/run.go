@@ -400,7 +400,14 @@ func (r *runner) sale(ctx context.Context, name string, ev client.Event, pairs [
 		ExplicitShare: r.o.explicit, Rate: rate, Target: target, Stall: r.o.stall, Timeout: r.o.saleTimeout}
 	out := &report.Sale{EventID: ev.ID, Capacity: ev.TotalCapacity, Seats: target, Buyers: len(r.buyers), Clients: clients, Explicit: r.o.explicit, Rate: rate}
 	r.logf("%s: %d seats, %d clients%s", name, target, clients, map[bool]string{true: fmt.Sprintf(", %.0f bookings/s", rate), false: ""}[rate > 0])
+	lsn, walErr := check.WALPosition(ctx, r.sys.DatabaseURL())
 	r.phase(name, func() { out.Result = s.Run(ctx, r.api) })
+	if walErr == nil {
+		out.WALBytes, walErr = check.WALSince(ctx, r.sys.DatabaseURL(), lsn)
+	}
+	if walErr != nil {
+		r.fail(name+": WAL position", walErr)
+	}
 	r.logf("%s: %d seats in %.1f s = %.0f seats/s; hold p99 %.1f ms, confirm p99 %.1f ms (%s)", name, out.Result.SeatsSold,
 		out.Result.Seconds, out.Result.SeatsPerSec, out.Result.Hold.P99, out.Result.Confirm.P99, out.Result.Stopped)
 	r.phase(name+": check", func() {

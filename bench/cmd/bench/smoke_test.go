@@ -72,6 +72,8 @@ func TestIntegrationBenchSmoke(t *testing.T) {
 			t.Errorf("%s sale sold %d (ledger %d) of %d seats", name, s.Result.SeatsSold, s.Check.LedgerSold, s.Seats)
 		case s.Result.Hold.Count == 0 || s.Result.Confirm.Count == 0 || s.Result.Confirm.P99 <= 0:
 			t.Errorf("%s sale has no latency figures: %+v", name, s.Result)
+		case s.WALBytes <= 0:
+			t.Errorf("%s sale has no write-ahead log figure", name)
 		}
 	}
 	if rep.Flash != nil && rep.Flash.Result.SeatsSold != rep.Flash.Check.LedgerSold {

@@ -62,7 +62,9 @@ type Sale struct {
 	Explicit float64         `json:"explicit_share"`
 	Rate     float64         `json:"rate_bookings_per_s,omitempty"`
 	Result   load.SaleResult `json:"result"`
-	Check    *check.Result   `json:"check,omitempty"`
+	// WALBytes is the write-ahead log the whole copy wrote during the sale.
+	WALBytes int64         `json:"wal_bytes"`
+	Check    *check.Result `json:"check,omitempty"`
 }
 
 // Browse holds the read scenarios: the mix through the gateway (gzip asked) and the
@@ -280,6 +282,10 @@ func (r *Report) summaryTable() string {
 			sizeNote(s), s.Buyers, s.Clients, rateNote(s.Rate), res.SeatsPerSec, res.PeakPerSec, res.SeatsSold, res.Seconds, res.Stopped))
 		row(name+": hold", latency(res.Hold)+"; "+outcomes(res.HoldOut))
 		row(name+": confirm", latency(res.Confirm)+"; "+outcomes(res.ConfirmOut))
+		if s.WALBytes > 0 && res.Bookings > 0 {
+			row(name+": write-ahead log", fmt.Sprintf("%.1f MB, %.1f kB per booking", float64(s.WALBytes)/1e6,
+				float64(s.WALBytes)/1e3/float64(res.Bookings)))
+		}
 		if c := s.Check; c != nil {
 			st := "OK"
 			if !c.OK {
@@ -314,9 +320,10 @@ func (r *Report) summaryTable() string {
 		sale("size: small event", &s.Rounds[0].Small)
 		sale("size: large event", &s.Rounds[0].Large)
 		for i, rd := range s.Rounds[1:] {
-			row(fmt.Sprintf("size: round %d", i+2), fmt.Sprintf("small %.0f seats/s (%d in %.1f s), large %.0f seats/s (%d in %.1f s); invariants %s",
-				rd.Small.Result.SeatsPerSec, rd.Small.Result.SeatsSold, rd.Small.Result.Seconds,
-				rd.Large.Result.SeatsPerSec, rd.Large.Result.SeatsSold, rd.Large.Result.Seconds, checked(rd.Small.Check, rd.Large.Check)))
+			row(fmt.Sprintf("size: round %d", i+2), fmt.Sprintf("small %.0f seats/s (%d in %.1f s, WAL %s), large %.0f seats/s (%d in %.1f s, WAL %s); invariants %s",
+				rd.Small.Result.SeatsPerSec, rd.Small.Result.SeatsSold, rd.Small.Result.Seconds, walPerBooking(rd.Small),
+				rd.Large.Result.SeatsPerSec, rd.Large.Result.SeatsSold, rd.Large.Result.Seconds, walPerBooking(rd.Large),
+				checked(rd.Small.Check, rd.Large.Check)))
 		}
 		if len(s.Rounds) > 1 {
 			row("size: all rounds", fmt.Sprintf("small **%.0f seats/s**, large **%.0f seats/s** (%d rounds, order alternating)",
@@ -521,4 +528,12 @@ func checked(cs ...*check.Result) string {
 		return "OK"
 	}
 	return "FAILED: " + strings.Join(problems, "; ")
+}
+
+// walPerBooking is a sale's write-ahead log per booking, for compact rows.
+func walPerBooking(s Sale) string {
+	if s.WALBytes <= 0 || s.Result.Bookings == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f kB per booking", float64(s.WALBytes)/1e3/float64(s.Result.Bookings))
 }

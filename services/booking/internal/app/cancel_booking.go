@@ -89,7 +89,7 @@ func (s *Service) cancel(ctx context.Context, caller assertion.Identity, booking
 }
 
 // policyOf is the policy b was sold under: the version recorded at confirmation, or the
-// current one for bookings confirmed before versions were recorded.
+// current one when none was recorded (see domain.Booking.PolicyVersion).
 func (s *Service) policyOf(ctx context.Context, r domain.Repository, b domain.Booking, ev domain.Event) (*refund.Policy, error) {
 	if b.PolicyVersion == nil || *b.PolicyVersion == ev.PolicyVersion {
 		return ev.Policy, nil

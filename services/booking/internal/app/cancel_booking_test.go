@@ -284,3 +284,32 @@ func TestIntegrationCancelUsesPolicyAtPurchase(t *testing.T) {
 		t.Fatalf("late request: %+v %v", c, err)
 	}
 }
+
+// TestIntegrationSaleBeforeTheEventArrives: a booking confirmed before booking's consumer
+// has applied event.published (a sale right after publishing) records no policy version
+// and is judged under the event's policy once it has arrived, not as sold without one.
+func TestIntegrationSaleBeforeTheEventArrives(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	ev := uuid.Must(uuid.NewV7()) // inventory sells it; booking has not heard of it yet
+	user := newUser()
+	b := h.mustConfirm(t, user, ev, map[string]int64{"A-R1-S1": 6000})
+	if b.PolicyVersion != nil {
+		t.Fatalf("booking of an event not yet known recorded policy version %d", *b.PolicyVersion)
+	}
+	// Catalog's event.published, with its policy, arrives.
+	starts := h.clock.Add(100 * time.Hour)
+	if err := h.store.SaveEventFacts(ctx, domain.Event{ID: ev, Name: "Show", Status: domain.EventPublished,
+		StartsAt: &starts, Currency: "EUR", EventVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	fee := &refund.Policy{Version: 1, AllowCancellation: true, FeeType: refund.FeeFixed, FeeAmount: 500}
+	if err := h.store.SavePolicy(ctx, domain.Event{ID: ev, Policy: fee, PolicyVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, c, err := h.svc.CancelBooking(ctx, assertion.Identity{UserID: user, Role: assertion.RoleUser}, b.ID, "")
+	if err != nil || c.PolicyVersion != 1 || c.Fee != 500 || c.Refund != 5500 {
+		t.Fatalf("cancellation: %+v %v (want the event's fixed fee of 500 under version 1)", c, err)
+	}
+}

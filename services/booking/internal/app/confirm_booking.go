@@ -411,8 +411,7 @@ func (s *Service) confirm(ctx context.Context, b domain.Booking, c domain.Commit
 			return err
 		}
 		// The policy in force now is the one every later cancellation is judged under.
-		pv := ev.PolicyVersion
-		next.PolicyVersion = &pv
+		next.PolicyVersion = policyAtSale(ev)
 		if changed, err = r.MarkConfirmed(ctx, next); err != nil || !changed {
 			return err
 		}

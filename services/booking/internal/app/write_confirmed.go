@@ -165,8 +165,16 @@ func (s *Service) writeBatch(ctx context.Context, ws []pendingWrite) ([]written,
 	return out, nil
 }
 
-// policyAtSale is the cancellation-policy version a booking sold now keeps (0: none).
+// policyAtSale is the cancellation-policy version a booking sold now keeps (0: none), or
+// nil while booking has not yet learned the event from catalog: a sale right after the
+// event is published can reach booking before event.published does, and recording 0 then
+// would judge the booking as sold without a policy (a full refund whatever the organiser
+// set). A nil version is judged under the event's policy when cancelled, by when it has
+// arrived; event.published carries the policy, so a known event always has its own.
 func policyAtSale(ev domain.Event) *int {
+	if !ev.Known() {
+		return nil
+	}
 	v := ev.PolicyVersion
 	return &v
 }

@@ -85,7 +85,8 @@ type Booking struct {
 	Reconciled bool
 	// PolicyVersion is the event's cancellation-policy version in force when the booking
 	// was confirmed (0: none); every cancellation of it is judged under that version. Nil
-	// for bookings confirmed before versions were recorded (judged under the current one).
+	// (judged under the event's policy when cancelled) for bookings confirmed before
+	// versions were recorded, or before booking had learned the event from catalog.
 	PolicyVersion *int
 	CreatedAt     time.Time
 	ConfirmedAt   *time.Time

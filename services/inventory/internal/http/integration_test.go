@@ -812,3 +812,31 @@ func TestIntegrationStreamEndsAfterMaxDuration(t *testing.T) {
 		t.Fatalf("stream did not end cleanly: %v %q", err, body)
 	}
 }
+
+// TestIntegrationSeatMapGenerationFollowsChanges checks that re-reading an event's seat
+// states after the view's TTL keeps the seat map's generation when nothing changed (so the
+// rendered map is served again, not rendered anew), and moves it when a seat did.
+func TestIntegrationSeatMapGenerationFollowsChanges(t *testing.T) {
+	env := inventorytest.New(t)
+	p := env.Publish(t, inventorytest.Layout{Sections: 1, Rows: 2, SeatsPerRow: 5, Price: 3000}, 10)
+	id := uuid.MustParse(p.EventID)
+	ctx := context.Background()
+	gen := func() uint64 {
+		t.Helper()
+		m, err := env.App.SeatMap(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Gen
+	}
+	first := gen()
+	time.Sleep(2 * env.Cfg.AvailabilityCacheTTL)
+	if again := gen(); again != first {
+		t.Fatalf("generation %d → %d with no seat changed", first, again)
+	}
+	mustHold(t, env, user(), map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, 0, 0, 1, 1)})
+	time.Sleep(2 * env.Cfg.AvailabilityCacheTTL)
+	if after := gen(); after == first {
+		t.Fatalf("generation stayed %d after a hold", first)
+	}
+}

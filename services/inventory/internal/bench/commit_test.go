@@ -12,10 +12,18 @@ import (
 )
 
 // BenchmarkCommitHold sells 2-seat holds through the use case from 32 concurrent callers,
-// as booking's confirmations arrive during a rush: the group commit, its ledger statements
-// and outbox rows, and the Redis cleanup. The holds are placed before the timer starts;
-// allocations are reported per sale, so a change of the commit path shows up here.
+// as booking's confirmations arrive during a rush (large batches), and from 1 and 4, as
+// they arrive at a steady rate (a sale alone or in small batches, where each sale's
+// latency is its own round trips): the group commit, its ledger statement and outbox
+// rows, and the Redis cleanup. The holds are placed before the timer starts; allocations
+// are reported per sale, so a change of the commit path shows up here.
 func BenchmarkCommitHold(b *testing.B) {
+	for _, clients := range []int{1, 4, 32} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchCommitHold(b, clients) })
+	}
+}
+
+func benchCommitHold(b *testing.B, clients int) {
 	env := inventorytest.New(b)
 	b.Cleanup(env.App.Close)
 	p := env.Publish(b, stadium, 0)
@@ -43,7 +51,7 @@ func BenchmarkCommitHold(b *testing.B) {
 		}
 	}
 	b.ReportAllocs()
-	run(b, 32, "sales", func(i int) error {
+	run(b, clients, "sales", func(i int) error {
 		_, _, err := env.App.CommitHold(ctx, hs[i].hold.ID, uuid.Must(uuid.NewV7()), hs[i].user, eventID)
 		return err
 	})

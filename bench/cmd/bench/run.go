@@ -187,6 +187,12 @@ func run(ctx context.Context, args []string, out io.Writer) (*report.Report, err
 	}
 	flags := map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = f.Value.String() })
+	// Reports get committed: they name the results folder as the repository sees it, never
+	// by where it sits on this machine.
+	if flags["out"] != "" {
+		flags["out"] = report.ShownPath(root, o.out)
+	}
+	args = report.WithOut(args, report.ShownPath(root, o.out))
 	mode := "full"
 	if o.smoke {
 		mode = "smoke"

@@ -28,6 +28,7 @@ import (
 
 	"evently.dev/bench/internal/chaos"
 	"evently.dev/bench/internal/client"
+	"evently.dev/bench/internal/report"
 	"evently.dev/bench/internal/system"
 )
 
@@ -152,6 +153,11 @@ func run(ctx context.Context, args []string, out io.Writer) (*chaos.Report, erro
 	}
 	flags := map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = f.Value.String() })
+	// Reports get committed: the results folder is named as the repository sees it.
+	if flags["out"] != "" {
+		flags["out"] = report.ShownPath(root, o.out)
+	}
+	args = report.WithOut(args, report.ShownPath(root, o.out))
 	rep := &chaos.Report{StartedAt: started.Format(time.RFC3339), Mode: mode, Command: "chaos " + strings.Join(args, " "), Flags: flags}
 	log := logf(out)
 

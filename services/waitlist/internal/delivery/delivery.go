@@ -1,7 +1,8 @@
-// Package delivery is the notification sender: it claims due emails from the
+// Package delivery is the notification sender: it leases due emails from the
 // notifications table (FOR UPDATE SKIP LOCKED, so replicas share the work), hands them to
-// the mail server and records the outcome. A mail-server outage only delays emails: each
-// failure is retried with exponential backoff until NOTIFY_MAX_ATTEMPTS.
+// the mail server with no transaction open and records the outcome. A mail-server outage
+// only delays emails: each failure is retried with exponential backoff until
+// NOTIFY_MAX_ATTEMPTS.
 package delivery
 
 import (
@@ -30,6 +31,11 @@ type Options struct {
 	MaxAttempts  int           // [12]
 	MinBackoff   time.Duration // [5s]
 	MaxBackoff   time.Duration // [15m]
+	// Lease is how long a claim keeps other senders off its notifications [2m]. A pass
+	// stops starting new messages after half of it, so a live sender records every outcome
+	// before its lease runs out; a sender that died leaves its claim to run out, after
+	// which the notifications are mailed again.
+	Lease time.Duration
 }
 
 // Sender delivers queued notifications.
@@ -56,6 +62,9 @@ func New(db *bun.DB, m Mailer, o Options, log *slog.Logger) *Sender {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 15 * time.Minute
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
 	}
 	if log == nil {
 		log = slog.Default()
@@ -85,34 +94,44 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// SendOnce claims one batch of due notifications, tries each once and records the
-// outcome; it returns how many it claimed. The claim's row locks are held while mailing,
-// so no other sender mails the same notification at the same time.
+// SendOnce leases one batch of due notifications, tries each once and records the
+// outcome; it returns how many it claimed. The lease, not a row lock, keeps other senders
+// off them while mailing: no transaction waits on the mail server.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
-	claimed := 0
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		due, err := store.ClaimNotifications(ctx, tx, s.Opts.Batch)
-		if err != nil {
-			return fmt.Errorf("claim notifications: %w", err)
+	due, err := store.ClaimNotifications(ctx, s.DB, s.Opts.Batch, s.Opts.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("claim notifications: %w", err)
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	var envs []mail.Envelope
+	var sendable []store.PendingNotification
+	failures := map[int]string{}
+	for i, n := range due {
+		if n.Recipient == nil || *n.Recipient == "" {
+			// identity's user.registered may still be on its way.
+			failures[i] = "recipient unknown: no user.registered seen for this user yet"
+			continue
 		}
-		claimed = len(due)
-		var envs []mail.Envelope
-		var sendable []store.PendingNotification
-		for _, n := range due {
-			if n.Recipient == nil || *n.Recipient == "" {
-				// identity's user.registered may still be on its way.
-				if err := s.failed(ctx, tx, n, "recipient unknown: no user.registered seen for this user yet"); err != nil {
-					return err
-				}
-				continue
+		sendable = append(sendable, n)
+		envs = append(envs, mail.Envelope{ID: n.ID.String(), To: *n.Recipient, Subject: n.Subject, Text: n.BodyText, HTML: n.BodyHTML})
+	}
+	var errs []error
+	if len(envs) > 0 {
+		// Half the lease: the outcome is recorded while the claim still stands.
+		mailCtx, cancel := context.WithTimeout(ctx, s.Opts.Lease/2)
+		errs = s.Mailer.SendAll(mailCtx, envs)
+		cancel()
+	}
+	// The outcome is recorded even when ctx ends now (shutdown): what was mailed stays
+	// mailed, and nothing waits out the lease to be mailed again.
+	err = s.DB.RunInTx(context.WithoutCancel(ctx), nil, func(ctx context.Context, tx bun.Tx) error {
+		for i, cause := range failures {
+			if err := s.failed(ctx, tx, due[i], cause); err != nil {
+				return err
 			}
-			sendable = append(sendable, n)
-			envs = append(envs, mail.Envelope{ID: n.ID.String(), To: *n.Recipient, Subject: n.Subject, Text: n.BodyText, HTML: n.BodyHTML})
 		}
-		if len(envs) == 0 {
-			return nil
-		}
-		errs := s.Mailer.SendAll(ctx, envs)
 		sent := make([]store.Delivered, 0, len(sendable))
 		for i, n := range sendable {
 			if errs[i] != nil {
@@ -125,7 +144,10 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 		}
 		return store.MarkSent(ctx, tx, sent)
 	})
-	return claimed, err
+	if err != nil {
+		return len(due), fmt.Errorf("record delivery outcome: %w", err)
+	}
+	return len(due), nil
 }
 
 func (s *Sender) failed(ctx context.Context, tx bun.Tx, n store.PendingNotification, cause string) error {

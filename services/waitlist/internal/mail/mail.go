@@ -169,7 +169,7 @@ func (s *SMTP) client() (*gomail.Client, error) {
 }
 
 // SendAll delivers envs over one connection and returns one error (or nil) per envelope.
-// A connection failure fails every envelope.
+// A connection failure fails every envelope; once ctx ends, the envelopes not yet sent fail.
 func (s *SMTP) SendAll(ctx context.Context, envs []Envelope) []error {
 	errs := make([]error, len(envs))
 	fail := func(err error) []error {
@@ -189,6 +189,13 @@ func (s *SMTP) SendAll(ctx context.Context, envs []Envelope) []error {
 	}
 	defer func() { _ = c.Close() }()
 	for i, e := range envs {
+		if err := ctx.Err(); err != nil {
+			// Out of time: the envelopes not yet sent are tried again on a later pass.
+			for j := i; j < len(envs); j++ {
+				errs[j] = fmt.Errorf("smtp: not sent: %w", err)
+			}
+			return errs
+		}
 		m, err := s.message(e)
 		if err == nil {
 			err = c.Send(m)

@@ -80,21 +80,27 @@ type PendingNotification struct {
 	Attempts  int       `bun:"attempts"`
 }
 
-// ClaimNotifications locks up to limit due PENDING notifications inside tx; other senders
-// skip them (FOR UPDATE SKIP LOCKED) until tx ends. The due rows are picked and locked by
-// id first, in index order, and only those get their bodies read and their user joined:
-// sorting every pending row with its bodies took about 10 ms a poll once a rush left a few
-// hundred e-mails waiting.
-func ClaimNotifications(ctx context.Context, tx bun.Tx, limit int) ([]PendingNotification, error) {
+// ClaimNotifications leases up to limit due PENDING notifications for lease, in one
+// statement and no longer transaction: the due rows are picked FOR UPDATE SKIP LOCKED (by
+// id first, in index order; only those get their bodies read and their user joined) and
+// moved to next_attempt_at = now() + lease, so other senders skip them until the sender
+// records the outcome — or, if it died mid-send, until the lease runs out and they are
+// mailed again. Holding the claim's row locks while mailing instead kept a transaction
+// open for as long as the mail server took, holding back vacuum for the whole database.
+func ClaimNotifications(ctx context.Context, db bun.IDB, limit int, lease time.Duration) ([]PendingNotification, error) {
 	var out []PendingNotification
-	err := tx.NewRaw(`WITH due AS (
+	err := db.NewRaw(`WITH due AS (
 			SELECT id FROM notifications
 			WHERE status = 'PENDING' AND next_attempt_at <= now()
-			ORDER BY next_attempt_at, created_at LIMIT ? FOR UPDATE SKIP LOCKED)
-		SELECT n.id, n.user_id, n.kind, n.subject, n.body_text, n.body_html,
-			coalesce(n.recipient, u.email) AS recipient, n.attempts
-		FROM due JOIN notifications n ON n.id = due.id LEFT JOIN users u ON u.id = n.user_id
-		ORDER BY n.next_attempt_at, n.created_at`, limit).Scan(ctx, &out)
+			ORDER BY next_attempt_at, created_at LIMIT ? FOR UPDATE SKIP LOCKED),
+		leased AS (
+			UPDATE notifications AS n SET next_attempt_at = now() + make_interval(secs => ?)
+			FROM due WHERE n.id = due.id
+			RETURNING n.id, n.user_id, n.kind, n.subject, n.body_text, n.body_html, n.recipient, n.attempts, n.created_at)
+		SELECT l.id, l.user_id, l.kind, l.subject, l.body_text, l.body_html,
+			coalesce(l.recipient, u.email) AS recipient, l.attempts
+		FROM leased AS l LEFT JOIN users u ON u.id = l.user_id
+		ORDER BY l.created_at, l.id`, limit, lease.Seconds()).Scan(ctx, &out)
 	return out, err
 }
 
@@ -105,7 +111,7 @@ type Delivered struct {
 }
 
 // MarkSent records delivered notifications, all in one statement.
-func MarkSent(ctx context.Context, tx bun.Tx, sent []Delivered) error {
+func MarkSent(ctx context.Context, tx bun.IDB, sent []Delivered) error {
 	if len(sent) == 0 {
 		return nil
 	}
@@ -122,7 +128,7 @@ func MarkSent(ctx context.Context, tx bun.Tx, sent []Delivered) error {
 }
 
 // MarkAttemptFailed records a failed delivery: retried at next, or FAILED when final.
-func MarkAttemptFailed(ctx context.Context, tx bun.Tx, id uuid.UUID, cause string, next time.Time, final bool) error {
+func MarkAttemptFailed(ctx context.Context, tx bun.IDB, id uuid.UUID, cause string, next time.Time, final bool) error {
 	status := "PENDING"
 	if final {
 		status = "FAILED"

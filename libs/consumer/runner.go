@@ -766,7 +766,7 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 	if prior != nil {
 		err = prior
 	} else {
-		duplicate, err = r.apply(ctx, msg.Topic, e)
+		duplicate, err = r.apply(ctx, msg, span, e)
 	}
 	for {
 		if err == nil {
@@ -803,40 +803,19 @@ func (r *Runner) handle(ctx context.Context, msg *sarama.ConsumerMessage, prior 
 		if !retry.Sleep(ctx, wait) {
 			return false
 		}
-		duplicate, err = r.apply(ctx, msg.Topic, e)
+		duplicate, err = r.apply(ctx, msg, span, e)
 	}
 }
 
-// apply records e in the inbox and runs the handler in one transaction. An event already
-// in the inbox is a redelivery: it commits nothing new and reports duplicate.
-func (r *Runner) apply(ctx context.Context, topic string, e kafka.Event) (duplicate bool, err error) {
-	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := r.serialize(ctx, tx); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO inbox (consumer, event_id, topic, processed_at)
-			VALUES (?, ?, ?, now()) ON CONFLICT DO NOTHING`, r.opts.Group, e.ID, topic)
-		if err != nil {
-			return fmt.Errorf("inbox insert: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("inbox insert: %w", err)
-		}
-		if n == 0 {
-			duplicate = true
-			return nil
-		}
-		scope := r.newScope()
-		if err := r.runHandler(WithScope(ctx, scope), tx, e); err != nil {
-			return err
-		}
-		return r.flush(ctx, tx, scope)
-	})
-	if err != nil {
+// apply records e in the inbox and runs the handler in one transaction: a batch of one
+// through applyBatch, so a lone message and a batch take the same path. An event already in
+// the inbox is a redelivery: it commits nothing new and reports duplicate.
+func (r *Runner) apply(ctx context.Context, msg *sarama.ConsumerMessage, span trace.Span, e kafka.Event) (duplicate bool, err error) {
+	one := []item{{msg: msg, ctx: ctx, span: span, e: e}}
+	if _, err := r.applyBatch(ctx, one); err != nil {
 		return false, fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
-	return duplicate, nil
+	return one[0].dup, nil
 }
 
 // deadLetter parks msg on its topic's ".dlq" topic with the error and its origin in

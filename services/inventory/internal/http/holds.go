@@ -230,22 +230,6 @@ func (h *Handler) internalHold(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toHoldDTO(hold, h.App.Now()))
 }
 
-func (h *Handler) internalGetHold(c echo.Context) error {
-	id, err := httpserver.PathUUID(c, "hold_id")
-	if err != nil {
-		return err
-	}
-	user := c.QueryParam("user_id")
-	if strings.TrimSpace(user) == "" || len(user) > 64 {
-		return apperr.Validation(apperr.KindInvalid, apperr.FieldError{Field: "user_id", Message: "is required (at most 64 characters)"})
-	}
-	hold, err := h.App.FindHold(c.Request().Context(), user, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toHoldDTO(hold, h.App.Now()))
-}
-
 type (
 	commitRequest = inventoryapi.CommitRequest
 	commitDTO     = inventoryapi.Commit

@@ -50,7 +50,6 @@ func (h *Handler) Register(e *echo.Echo) {
 	// themselves or on a user's behalf); the user acted for travels in the body.
 	in := e.Group(inventoryapi.PathPrefix, requireAssertion)
 	in.POST("/holds", h.internalHold)
-	in.GET("/holds/:hold_id", h.internalGetHold)
 	in.POST("/holds/:hold_id/commit", h.commit)
 	in.POST("/holds/:hold_id/release", h.releaseHoldInternal)
 	in.POST("/bookings/:booking_id/release", h.releaseBooking)

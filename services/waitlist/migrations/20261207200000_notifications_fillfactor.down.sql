@@ -1,0 +1,1 @@
+ALTER TABLE notifications RESET (fillfactor);

@@ -125,6 +125,45 @@ func DB(t testing.TB, schema string) *bun.DB {
 	return db
 }
 
+// RowPages returns the heap page of every row of table, by id: tests that a write rewrites
+// rows in place (see the outbox's and the waitlist's fillfactor) compare it before and after.
+func RowPages(t testing.TB, db *bun.DB, table string) map[string]int64 {
+	t.Helper()
+	var rows []struct {
+		ID   string `bun:"id"`
+		Page int64  `bun:"page"`
+	}
+	if err := db.NewRaw(`SELECT id::text AS id, (ctid::text::point)[0]::bigint AS page FROM ?`, bun.Ident(table)).
+		Scan(context.Background(), &rows); err != nil {
+		t.Fatalf("testkit: read the row pages of %s: %v", table, err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Page
+	}
+	return out
+}
+
+// PagesUsed counts the distinct pages in pages (from RowPages).
+func PagesUsed(pages map[string]int64) int {
+	seen := map[int64]bool{}
+	for _, p := range pages {
+		seen[p] = true
+	}
+	return len(seen)
+}
+
+// RowsMoved counts the rows of before that are on another page in after (both from RowPages).
+func RowsMoved(before, after map[string]int64) int {
+	moved := 0
+	for id, p := range after {
+		if b, ok := before[id]; ok && b != p {
+			moved++
+		}
+	}
+	return moved
+}
+
 // MigratedDB opens a fresh database (see DB) and applies sources to schema. A service's
 // tests pass what the platform applies at its start: outbox.Migrations,
 // consumer.Migrations, then the service's own (testkit does not import those packages,

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"evently.dev/libs/testkit"
 
 	"evently.dev/services/waitlist/internal/delivery"
@@ -15,24 +13,6 @@ import (
 	"evently.dev/services/waitlist/internal/store"
 	"evently.dev/services/waitlist/internal/waitlisttest"
 )
-
-// notificationPages returns the heap page of every notification, by id.
-func notificationPages(t *testing.T, db *bun.DB) map[string]int64 {
-	t.Helper()
-	var rows []struct {
-		ID   string `bun:"id"`
-		Page int64  `bun:"page"`
-	}
-	if err := db.NewRaw(`SELECT id::text AS id, (ctid::text::point)[0]::bigint AS page FROM notifications`).
-		Scan(context.Background(), &rows); err != nil {
-		t.Fatalf("read row pages: %v", err)
-	}
-	out := make(map[string]int64, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.Page
-	}
-	return out
-}
 
 // TestIntegrationSendingKeepsEmailsOnTheirPage: the lease and the outcome rewrite an
 // e-mail's row on its own page, where PostgreSQL's WAL record carries only the changed
@@ -47,13 +27,9 @@ func TestIntegrationSendingKeepsEmailsOnTheirPage(t *testing.T) {
 	}
 	const n = 60
 	queue(t, db, "user-pages", n)
-	before := notificationPages(t, db)
-	distinct := map[int64]bool{}
-	for _, p := range before {
-		distinct[p] = true
-	}
-	if len(distinct) < 4 {
-		t.Fatalf("%d e-mails on %d pages: the test needs them spread over several pages", n, len(distinct))
+	before := testkit.RowPages(t, db, "notifications")
+	if used := testkit.PagesUsed(before); used < 4 {
+		t.Fatalf("%d e-mails on %d pages: the test needs them spread over several pages", n, used)
 	}
 
 	m := newGateMailer()
@@ -67,13 +43,7 @@ func TestIntegrationSendingKeepsEmailsOnTheirPage(t *testing.T) {
 		return statusCounts(t, db)["SENT"] == n
 	}, "every e-mail sent")
 
-	moved := 0
-	for id, p := range notificationPages(t, db) {
-		if before[id] != p {
-			moved++
-		}
-	}
-	if moved > 0 {
+	if moved := testkit.RowsMoved(before, testkit.RowPages(t, db, "notifications")); moved > 0 {
 		t.Errorf("%d of %d e-mails moved to another page when leased and sent; want every update on the row's own page", moved, n)
 	}
 }

@@ -27,8 +27,12 @@ type Options[Req, Res any] struct {
 	// one with Single.
 	Batch func(ctx context.Context, reqs []Req) ([]Res, error)
 	// Single applies one request in a transaction of its own: the fallback after a failed
-	// batch, and the path of a batch of one.
+	// batch, and the path of a batch of one unless LoneBatch is set.
 	Single func(ctx context.Context, req Req) (Res, error)
+	// LoneBatch sends a batch of one through Batch as well, and to Single only when that
+	// fails: for a Batch that costs fewer round trips than Single, Single being the path
+	// that gives precise answers.
+	LoneBatch bool
 	// MaxBatch bounds how many requests one transaction carries [128].
 	MaxBatch int
 	// Workers is how many batches may be in flight at once [2]: while one waits for its
@@ -144,7 +148,7 @@ func (c *Committer[Req, Res]) work() {
 // purchases of the others.
 func (c *Committer[Req, Res]) apply(batch []call[Req, Res]) {
 	ctx := context.WithoutCancel(batch[0].ctx)
-	if len(batch) > 1 {
+	if len(batch) > 1 || c.opts.LoneBatch {
 		reqs := make([]Req, len(batch))
 		for i, cl := range batch {
 			reqs[i] = cl.req

@@ -212,3 +212,38 @@ func TestShortBatchAnswerFailsWithoutReapplying(t *testing.T) {
 		t.Fatalf("%d requests of the committed batch were applied again", n)
 	}
 }
+
+// TestLoneBatch checks that with LoneBatch a lone request goes through Batch, and through
+// Single only after Batch failed.
+func TestLoneBatch(t *testing.T) {
+	var batched, single atomic.Int32
+	fail := atomic.Bool{}
+	c := New(Options[int, int]{
+		LoneBatch: true,
+		Batch: func(_ context.Context, reqs []int) ([]int, error) {
+			batched.Add(int32(len(reqs)))
+			if fail.Load() {
+				return nil, errors.New("refused")
+			}
+			return []int{reqs[0] + 1}, nil
+		},
+		Single: func(_ context.Context, r int) (int, error) {
+			single.Add(1)
+			return r + 2, nil
+		},
+	})
+	defer c.Close()
+	if got, err := c.Do(context.Background(), 1); err != nil || got != 2 {
+		t.Fatalf("lone request: %d, %v; want 2 from Batch", got, err)
+	}
+	if batched.Load() != 1 || single.Load() != 0 {
+		t.Fatalf("batched %d, single %d; want 1, 0", batched.Load(), single.Load())
+	}
+	fail.Store(true)
+	if got, err := c.Do(context.Background(), 1); err != nil || got != 3 {
+		t.Fatalf("lone request after a failed batch: %d, %v; want 3 from Single", got, err)
+	}
+	if batched.Load() != 2 || single.Load() != 1 {
+		t.Fatalf("batched %d, single %d; want 2, 1", batched.Load(), single.Load())
+	}
+}

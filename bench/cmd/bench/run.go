@@ -37,6 +37,7 @@ type options struct {
 	saleTimeout  time.Duration
 	stall        time.Duration
 	halfSeats    int
+	halfRate     float64
 	browseFor    time.Duration
 	browseConns  int
 	sizeSmall    int
@@ -71,6 +72,8 @@ func parseFlags(args []string) (options, *flag.FlagSet, error) {
 	fs.DurationVar(&o.saleTimeout, "sale-timeout", 10*time.Minute, "upper bound of one sale")
 	fs.DurationVar(&o.stall, "stall", 30*time.Second, "end a sale after this long without a sold seat")
 	fs.IntVar(&o.halfSeats, "half-seats", 6000, "seats of the half-rate event")
+	fs.Float64Var(&o.halfRate, "half-rate", 0,
+		"bookings/s of the half-rate sale; 0 = half the flash sale's rate (a fixed pace compares settings at the same load)")
 	fs.DurationVar(&o.browseFor, "browse-duration", 15*time.Second, "length of each browse run")
 	fs.IntVar(&o.browseConns, "browse-clients", 64, "concurrent clients while browsing")
 	fs.IntVar(&o.sizeSmall, "size-small", 1000, "seats of the small event")
@@ -112,6 +115,9 @@ func parseFlags(args []string) (options, *flag.FlagSet, error) {
 		if n < 2 || n%2 != 0 || (n > 100 && n%100 != 0) {
 			return o, fs, fmt.Errorf("event sizes must be even and, above 100, multiples of 100 (got %d)", n)
 		}
+	}
+	if o.halfRate < 0 {
+		return o, fs, errors.New("-half-rate must not be negative")
 	}
 	if o.buyers < 1 || o.clients < 1 {
 		return o, fs, errors.New("-buyers and -clients must be positive")
@@ -287,10 +293,10 @@ func (r *runner) withSystem(ctx context.Context, root, adminURL, redisAddr strin
 		r.rep.Flash = r.sale(ctx, "flash sale", flashEvent, flashPairs, o.clients, 0, o.seats)
 	}
 	if r.want("half") {
-		rate := 0.0
-		if f := r.rep.Flash; f != nil && f.Result.SeatsPerSec > 0 {
+		rate := o.halfRate
+		if f := r.rep.Flash; rate <= 0 && f != nil && f.Result.SeatsPerSec > 0 {
 			rate = f.Result.SeatsPerSec / 2 / 2 // half the peak, in bookings (2 seats) per second
-		} else {
+		} else if rate <= 0 {
 			r.fail("half-rate sale", errors.New("no full-speed figure to halve; ran unpaced"))
 		}
 		r.rep.HalfRate = r.sale(ctx, "half-rate sale", halfEvent, halfPairs, o.clients, rate, o.halfSeats)

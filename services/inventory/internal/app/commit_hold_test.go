@@ -130,8 +130,8 @@ func TestCommitHoldNamesTheSeatsTheLedgerRefused(t *testing.T) {
 	if got, _ := ae.Extra["conflicting_seat_ids"].([]string); !reflect.DeepEqual(got, []string{"A-1-2"}) {
 		t.Fatalf("conflicting seats %v, want [A-1-2]", got)
 	}
-	if ledger.txs != 1 {
-		t.Fatalf("%d transactions, want one", ledger.txs)
+	if ledger.txs != 2 {
+		t.Fatalf("%d transactions, want two: the batch of one, then the sale alone for the precise answer", ledger.txs)
 	}
 	if ledger.seats["A-1-1"] != uuid.Nil || len(ledger.commits) != 0 || len(ledger.published) != 0 {
 		t.Fatal("a refused sale left writes behind")
@@ -182,9 +182,9 @@ func (l *twinAfterClash) InsertCommit(ctx context.Context, c domain.Commit) erro
 	return l.fakeLedger.InsertCommit(ctx, c)
 }
 
-func (l *twinAfterClash) InsertCommits(ctx context.Context, cs []domain.Commit) error {
+func (l *twinAfterClash) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uuid.UUID][]domain.SectionCount, error) {
 	l.clashed = true
-	return l.fakeLedger.InsertCommits(ctx, cs)
+	return l.fakeLedger.SellBatch(ctx, cs)
 }
 
 func (l *twinAfterClash) FindCommit(ctx context.Context, holdID, bookingID uuid.UUID) (domain.Commit, bool, error) {

@@ -74,14 +74,21 @@ func (l *fakeLedger) SellSeats(_ context.Context, _, bookingID uuid.UUID, ids []
 	return l.sell(bookingID, ids), nil
 }
 
-func (l *fakeLedger) SellBatch(_ context.Context, cs []domain.Commit) (int, error) {
+func (l *fakeLedger) SellBatch(_ context.Context, cs []domain.Commit) (int, map[uuid.UUID][]domain.SectionCount, error) {
 	n := 0
 	for _, c := range cs {
 		for _, st := range c.Seats {
 			n += l.sell(c.BookingID, []string{st.SeatID})
 		}
 	}
-	return n, nil
+	if err := l.insertAll(cs); err != nil {
+		return 0, nil, err
+	}
+	out := map[uuid.UUID][]domain.SectionCount{}
+	for _, c := range cs {
+		out[c.EventID] = l.counts()
+	}
+	return n, out, nil
 }
 
 func (l *fakeLedger) UnsellableSeats(_ context.Context, _, bookingID uuid.UUID, ids []string) ([]string, error) {
@@ -104,7 +111,7 @@ func (l *fakeLedger) insert(c domain.Commit) error {
 
 func (l *fakeLedger) InsertCommit(_ context.Context, c domain.Commit) error { return l.insert(c) }
 
-func (l *fakeLedger) InsertCommits(_ context.Context, cs []domain.Commit) error {
+func (l *fakeLedger) insertAll(cs []domain.Commit) error {
 	for _, c := range cs {
 		if err := l.insert(c); err != nil {
 			return err
@@ -135,16 +142,6 @@ func (l *fakeLedger) counts() []domain.SectionCount {
 
 func (l *fakeLedger) AdjustSold(context.Context, uuid.UUID, uuid.UUID, map[string]int) ([]domain.SectionCount, error) {
 	return l.counts(), nil
-}
-
-func (l *fakeLedger) AddSold(context.Context, []domain.Commit) error { return nil }
-
-func (l *fakeLedger) SectionCounts(_ context.Context, ids []uuid.UUID) (map[uuid.UUID][]domain.SectionCount, error) {
-	out := map[uuid.UUID][]domain.SectionCount{}
-	for _, id := range ids {
-		out[id] = l.counts()
-	}
-	return out, nil
 }
 
 func (l *fakeLedger) Publish(_ context.Context, msgs ...domain.Message) error {

@@ -62,15 +62,11 @@ type Sales interface {
 	// InsertCommit records a commit; ErrCommitClash when its hold or booking is recorded.
 	InsertCommit(ctx context.Context, c Commit) error
 
-	// SellBatch is SellSeats for many commits in one statement: it returns how many seats
-	// changed in all.
-	SellBatch(ctx context.Context, cs []Commit) (int, error)
-	// InsertCommits records many commits in one statement; ErrCommitClash on any clash.
-	InsertCommits(ctx context.Context, cs []Commit) error
-	// AddSold counts the seats of many commits into their sections' sold counters.
-	AddSold(ctx context.Context, cs []Commit) error
-	// SectionCounts returns each event's section counts, in layout order.
-	SectionCounts(ctx context.Context, eventIDs []uuid.UUID) (map[uuid.UUID][]SectionCount, error)
+	// SellBatch sells many commits in one statement: it flips their seats, records the
+	// commits (ErrCommitClash on any clash), counts the seats into the sold counters and
+	// returns how many seats changed in all with each event's section counts, in layout
+	// order.
+	SellBatch(ctx context.Context, cs []Commit) (int, map[uuid.UUID][]SectionCount, error)
 }
 
 // Returns gives a cancelled booking's seats back to sale.

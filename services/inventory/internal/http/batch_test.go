@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,4 +195,61 @@ func TestIntegrationBestAvailableRushFillsTheSection(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d buyers got a pair; %d seats held", won, buyers, len(owner))
+}
+
+// TestIntegrationSeatsSoldCarriesTheLedgersCounts sells pairs one after another, so each
+// sale is a transaction of its own through the one-statement batch path. The counts each
+// seats.sold carries are read back in the statement that changes them: the counter shards
+// it inserts, those it raises and those it leaves alone must add up to the ledger's SOLD
+// seats after that very sale, section by section.
+func TestIntegrationSeatsSoldCarriesTheLedgersCounts(t *testing.T) {
+	env := inventorytest.New(t, func(c *config.Config) { c.Commit = config.Commit{MaxBatch: 64, Workers: 1} })
+	var lone atomic.Int32
+	env.App.OnCommitBatch = func(size int, fb bool) {
+		if size == 1 && !fb {
+			lone.Add(1)
+		}
+	}
+	p := env.Publish(t, inventorytest.Layout{Sections: 2, Rows: 5, SeatsPerRow: 10, Price: 1500}, 6)
+	ctx := context.Background()
+	sold := map[string]int{}
+	for i := range 24 { // more sales than shards, so shard rows are both inserted and raised
+		sec, row, from := i%2, (i/2)%5, 1+2*((i/10)%5)
+		u := user()
+		h := mustHold(t, env, u, map[string]any{"event_id": p.EventID, "seat_ids": inventorytest.SeatIDs(p, sec, row, from, 2)})
+		booking := uuid.NewString()
+		r, err := env.Request("POST", "/internal/v1/holds/"+h["hold_id"].(string)+"/commit", "service:booking",
+			map[string]any{"booking_id": booking, "user_id": u})
+		if err != nil || r.Status != 200 {
+			t.Fatalf("sale %d: %v %v", i, r.Status, err)
+		}
+		sold[p.Sections[sec].SectionID] += 2
+		var payload string
+		if err := env.DB.NewRaw(`SELECT payload::text FROM outbox WHERE type = ? AND payload::jsonb->>'booking_id' = ?`,
+			contracts.TypeSeatsSold, booking).Scan(ctx, &payload); err != nil {
+			t.Fatal(err)
+		}
+		var ev contracts.SeatsSold
+		if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.SoldTotal != 2*(i+1) || ev.Capacity != 100 || len(ev.Sections) != 2 {
+			t.Fatalf("sale %d: sold_total %d capacity %d sections %d, want %d, 100, 2", i, ev.SoldTotal, ev.Capacity, len(ev.Sections), 2*(i+1))
+		}
+		for _, s := range ev.Sections {
+			if s.Sold != sold[s.SectionID] || s.Capacity != 50 {
+				t.Fatalf("sale %d: section %s sold %d of %d, want %d of 50", i, s.SectionID, s.Sold, s.Capacity, sold[s.SectionID])
+			}
+		}
+	}
+	if lone.Load() != 24 {
+		t.Fatalf("%d of 24 lone sales went through the batch path", lone.Load())
+	}
+	var ledger int
+	if err := env.DB.NewRaw(`SELECT count(*) FROM seats WHERE event_id = ? AND status = 'SOLD'`, p.EventID).Scan(ctx, &ledger); err != nil {
+		t.Fatal(err)
+	}
+	if ledger != 48 {
+		t.Fatalf("ledger has %d SOLD seats, want 48", ledger)
+	}
 }

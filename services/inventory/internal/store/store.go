@@ -506,6 +506,31 @@ func (s *Store) CountSeats(ctx context.Context, eventID uuid.UUID) ([]SeatCounts
 // has them, plus the new values of the rows it did (RETURNING). Sales of other shards commit
 // in parallel, so the counts are a snapshot, not a serial order, as with AdjustSold.
 func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uuid.UUID][]domain.SectionCount, error) {
+	q, args, err := sellBatchQuery(cs)
+	if err != nil {
+		return 0, nil, err
+	}
+	var rows []struct {
+		EventID   uuid.UUID `bun:"event_id"`
+		SectionID string    `bun:"section_id"`
+		Capacity  int       `bun:"capacity"`
+		Changed   int       `bun:"changed"`
+		Sold      int       `bun:"sold"`
+	}
+	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+		return 0, nil, fmt.Errorf("sell the seats of %d commits: %w", len(cs), commitErr(err))
+	}
+	changed := 0
+	out := map[uuid.UUID][]domain.SectionCount{}
+	for _, r := range rows {
+		changed = r.Changed
+		out[r.EventID] = append(out[r.EventID], domain.SectionCount{SectionID: r.SectionID, Capacity: r.Capacity, Sold: r.Sold})
+	}
+	return changed, out, nil
+}
+
+// sellBatchQuery builds SellBatch's statement.
+func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 	var q strings.Builder
 	args := make([]any, 0, len(cs)*16)
 	q.WriteString(`WITH sold AS (
@@ -532,7 +557,7 @@ func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uui
 	for i, c := range cs {
 		seats, err := json.Marshal(c.Seats)
 		if err != nil {
-			return 0, nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
+			return "", nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
 		}
 		if i > 0 {
 			q.WriteString(", ")
@@ -568,23 +593,7 @@ func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uui
 	FROM sections AS s WHERE s.event_id IN (?)
 	ORDER BY s.event_id, s.position`)
 	args = append(args, bun.List(events))
-	var rows []struct {
-		EventID   uuid.UUID `bun:"event_id"`
-		SectionID string    `bun:"section_id"`
-		Capacity  int       `bun:"capacity"`
-		Changed   int       `bun:"changed"`
-		Sold      int       `bun:"sold"`
-	}
-	if err := s.db.NewRaw(q.String(), args...).Scan(ctx, &rows); err != nil {
-		return 0, nil, fmt.Errorf("sell %d seats of %d commits: %w", n, len(cs), commitErr(err))
-	}
-	changed := 0
-	out := make(map[uuid.UUID][]domain.SectionCount, len(events))
-	for _, r := range rows {
-		changed = r.Changed
-		out[r.EventID] = append(out[r.EventID], domain.SectionCount{SectionID: r.SectionID, Capacity: r.Capacity, Sold: r.Sold})
-	}
-	return changed, out, nil
+	return q.String(), args, nil
 }
 
 // soldKey names one counter shard of one section of one event.

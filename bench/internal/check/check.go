@@ -126,11 +126,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return r, fmt.Errorf("double sold: %w", err)
 	}
+	// NOT EXISTS, not NOT IN: a NOT IN over a set larger than work_mem is checked row by row
+	// against the whole set (18 s for a 20,000-seat sale); NOT EXISTS is a hashed anti-join
+	// (0.5 s). seat_id is never NULL, so both mean the same.
 	err = db.QueryRow(ctx, `WITH bk AS (`+booked+`),
 		sold AS (SELECT seat_id, booking_id FROM inventory.seats WHERE event_id = $1 AND status = 'SOLD')
 		SELECT
-		  (SELECT count(*) FROM sold WHERE seat_id NOT IN (SELECT seat_id FROM bk)),
-		  (SELECT count(*) FROM bk WHERE seat_id NOT IN (SELECT seat_id FROM sold)),
+		  (SELECT count(*) FROM sold WHERE NOT EXISTS (SELECT 1 FROM bk WHERE bk.seat_id = sold.seat_id)),
+		  (SELECT count(*) FROM bk WHERE NOT EXISTS (SELECT 1 FROM sold WHERE sold.seat_id = bk.seat_id)),
 		  (SELECT count(*) FROM sold JOIN bk USING (seat_id) WHERE sold.booking_id <> bk.id)`, o.EventID).
 		Scan(&r.SoldNotBooked, &r.BookedNotSold, &r.WrongBooking)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -240,6 +241,31 @@ func TestIntegrationSeatsSoldCarriesTheLedgersCounts(t *testing.T) {
 			if s.Sold != sold[s.SectionID] || s.Capacity != 50 {
 				t.Fatalf("sale %d: section %s sold %d of %d, want %d of 50", i, s.SectionID, s.Sold, s.Capacity, sold[s.SectionID])
 			}
+		}
+		// The commit record (what a booking is rebuilt from after a crash) says what the
+		// event says: the statement takes its columns as arrays, in the sales' order.
+		var rec struct {
+			HoldID      string    `bun:"hold_id"`
+			UserID      string    `bun:"user_id"`
+			EventID     string    `bun:"event_id"`
+			Seats       string    `bun:"seats"`
+			TotalAmount int64     `bun:"total_amount"`
+			Currency    string    `bun:"currency"`
+			CommittedAt time.Time `bun:"committed_at"`
+		}
+		if err := env.DB.NewRaw(`SELECT hold_id::text, user_id, event_id::text, seats::text, total_amount, currency, committed_at
+			FROM commits WHERE booking_id = ?`, booking).Scan(ctx, &rec); err != nil {
+			t.Fatalf("sale %d: commit record: %v", i, err)
+		}
+		var recSeats []contracts.SoldSeat
+		if err := json.Unmarshal([]byte(rec.Seats), &recSeats); err != nil {
+			t.Fatal(err)
+		}
+		if rec.HoldID != h["hold_id"] || rec.UserID != u || rec.EventID != p.EventID || rec.TotalAmount != ev.TotalAmount ||
+			rec.Currency != ev.Currency || !rec.CommittedAt.Equal(ev.SoldAt) || len(recSeats) != 2 ||
+			recSeats[0] != ev.Seats[0] || recSeats[1] != ev.Seats[1] || recSeats[0].Price+recSeats[1].Price != rec.TotalAmount ||
+			recSeats[0].SectionID != p.Sections[sec].SectionID {
+			t.Fatalf("sale %d: commit record %+v does not match seats.sold %+v", i, rec, ev)
 		}
 	}
 	if lone.Load() != 24 {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -529,60 +528,25 @@ func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uui
 	return changed, out, nil
 }
 
-// sellBatchQuery builds SellBatch's statement.
-func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
-	var q strings.Builder
-	args := make([]any, 0, len(cs)*16)
-	q.WriteString(`WITH sold AS (
+// sellBatchStatement is SellBatch's statement. Its text is the same for every batch: the
+// seats, commits and counter increments travel as arrays, so a batch of forty sales costs
+// the server no more parsing and planning than a lone one (with a VALUES row per seat, the
+// planning alone grew to about 2 ms per batch in a rush).
+const sellBatchStatement = `WITH sold AS (
 		UPDATE seats SET status = 'SOLD', booking_id = v.booking_id, version = seats.version + 1, updated_at = now()
-		FROM (VALUES `)
-	n := 0
-	for _, c := range cs {
-		for _, st := range c.Seats {
-			if n > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?::uuid, ?::text, ?::uuid)")
-			args = append(args, c.EventID, st.SeatID, c.BookingID)
-			n++
-		}
-	}
-	q.WriteString(`) AS v (event_id, seat_id, booking_id)
+		FROM unnest(?::uuid[], ?::text[], ?::uuid[]) AS v (event_id, seat_id, booking_id)
 		WHERE seats.event_id = v.event_id AND seats.seat_id = v.seat_id AND seats.status = 'AVAILABLE'
 		RETURNING 1),
 	recorded AS (
-		INSERT INTO commits (hold_id, booking_id, event_id, user_id, seats, total_amount, currency, committed_at) VALUES `)
-	var events []uuid.UUID
-	seen := map[uuid.UUID]bool{}
-	for i, c := range cs {
-		seats, err := json.Marshal(c.Seats)
-		if err != nil {
-			return "", nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
-		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?::jsonb, ?, ?, ?)")
-		args = append(args, c.HoldID, c.BookingID, c.EventID, c.UserID, string(seats), c.TotalAmount, c.Currency, c.CommittedAt.UTC())
-		if !seen[c.EventID] {
-			seen[c.EventID] = true
-			events = append(events, c.EventID)
-		}
-	}
-	q.WriteString(`),
+		INSERT INTO commits (hold_id, booking_id, event_id, user_id, seats, total_amount, currency, committed_at)
+		SELECT h, b, e, u, s::jsonb, a, c, t
+		FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::timestamptz[])
+			AS x (h, b, e, u, s, a, c, t)),
 	counted AS (
-		INSERT INTO section_sold_shards (event_id, section_id, shard, sold) VALUES `)
-	// Keys are sorted so that concurrent batches lock shard rows in the same order and
-	// cannot deadlock.
-	inc := soldIncrements(cs)
-	for i, k := range sortedKeys(inc) {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?::uuid, ?, ?, ?)")
-		args = append(args, k.EventID, k.SectionID, k.Shard, inc[k])
-	}
-	q.WriteString(`
+		-- unnest yields the sorted increments in order, so concurrent batches lock shard rows
+		-- in the same order and cannot deadlock.
+		INSERT INTO section_sold_shards (event_id, section_id, shard, sold)
+		SELECT e, sec, sh, n FROM unnest(?::uuid[], ?::text[], ?::smallint[], ?::integer[]) AS y (e, sec, sh, n)
 		ON CONFLICT (event_id, section_id, shard) DO UPDATE SET sold = section_sold_shards.sold + EXCLUDED.sold
 		RETURNING event_id, section_id, shard, sold)
 	SELECT s.event_id, s.section_id, s.capacity, (SELECT count(*) FROM sold) AS changed,
@@ -590,10 +554,62 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 			WHERE x.event_id = s.event_id AND x.section_id = s.section_id AND NOT EXISTS (
 				SELECT 1 FROM counted AS c WHERE c.event_id = x.event_id AND c.section_id = x.section_id AND c.shard = x.shard)), 0)
 		+ COALESCE((SELECT sum(c.sold) FROM counted AS c WHERE c.event_id = s.event_id AND c.section_id = s.section_id), 0) AS sold
-	FROM sections AS s WHERE s.event_id IN (?)
-	ORDER BY s.event_id, s.position`)
-	args = append(args, bun.List(events))
-	return q.String(), args, nil
+	FROM sections AS s WHERE s.event_id = ANY(?::uuid[])
+	ORDER BY s.event_id, s.position`
+
+// sellBatchQuery builds SellBatch's statement and its arguments.
+func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
+	var seatEvents, seatIDs, seatBookings []string
+	holds := make([]string, 0, len(cs))
+	bookings := make([]string, 0, len(cs))
+	events := make([]string, 0, len(cs))
+	users := make([]string, 0, len(cs))
+	seats := make([]string, 0, len(cs))
+	amounts := make([]int64, 0, len(cs))
+	currencies := make([]string, 0, len(cs))
+	times := make([]string, 0, len(cs))
+	var distinct []string
+	seen := map[uuid.UUID]bool{}
+	for _, c := range cs {
+		for _, st := range c.Seats {
+			seatEvents = append(seatEvents, c.EventID.String())
+			seatIDs = append(seatIDs, st.SeatID)
+			seatBookings = append(seatBookings, c.BookingID.String())
+		}
+		js, err := json.Marshal(c.Seats)
+		if err != nil {
+			return "", nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
+		}
+		holds = append(holds, c.HoldID.String())
+		bookings = append(bookings, c.BookingID.String())
+		events = append(events, c.EventID.String())
+		users = append(users, c.UserID)
+		seats = append(seats, string(js))
+		amounts = append(amounts, c.TotalAmount)
+		currencies = append(currencies, c.Currency)
+		times = append(times, c.CommittedAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano))
+		if !seen[c.EventID] {
+			seen[c.EventID] = true
+			distinct = append(distinct, c.EventID.String())
+		}
+	}
+	inc := soldIncrements(cs)
+	keys := sortedKeys(inc)
+	shardEvents := make([]string, len(keys))
+	shardSections := make([]string, len(keys))
+	shards := make([]int, len(keys))
+	counts := make([]int, len(keys))
+	for i, k := range keys {
+		shardEvents[i], shardSections[i], shards[i], counts[i] = k.EventID.String(), k.SectionID, k.Shard, inc[k]
+	}
+	args := []any{
+		pgdialect.Array(seatEvents), pgdialect.Array(seatIDs), pgdialect.Array(seatBookings),
+		pgdialect.Array(holds), pgdialect.Array(bookings), pgdialect.Array(events), pgdialect.Array(users),
+		pgdialect.Array(seats), pgdialect.Array(amounts), pgdialect.Array(currencies), pgdialect.Array(times),
+		pgdialect.Array(shardEvents), pgdialect.Array(shardSections), pgdialect.Array(shards), pgdialect.Array(counts),
+		pgdialect.Array(distinct),
+	}
+	return sellBatchStatement, args, nil
 }
 
 // soldKey names one counter shard of one section of one event.

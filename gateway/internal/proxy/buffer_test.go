@@ -48,9 +48,7 @@ func TestPooledBuffersKeepBodiesApart(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for n := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			resp, err := http.Get(fmt.Sprintf("%s/api/v1/events?n=%d", gw.URL, n))
 			if err != nil {
 				errs <- err
@@ -65,7 +63,7 @@ func TestPooledBuffersKeepBodiesApart(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || !bytes.Equal(got, body(n)) {
 				errs <- fmt.Errorf("request %d: status %d, %d bytes, want %d bytes of its own answer", n, resp.StatusCode, len(got), len(body(n)))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -54,6 +54,11 @@ func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
 	// per statement: twice the round trips and server parses of the same work, measured
 	// on the booking path. The simple protocol sends such a statement in one message.
 	pcfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	// Only statements run through QueryPrepared are prepared, and they are written for a
+	// generic plan (their inputs are arrays). PostgreSQL's default would plan their first
+	// five calls afresh and then keep doing so whenever an array is short enough to look
+	// cheaper planned with its values, which is every call in a rush.
+	pcfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	if err := ensureSchema(ctx, pcfg, cfg.Schema); err != nil {
 		return nil, err
 	}

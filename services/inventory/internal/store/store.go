@@ -509,45 +509,48 @@ func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uui
 	if err != nil {
 		return 0, nil, err
 	}
-	var rows []struct {
-		EventID   uuid.UUID `bun:"event_id"`
-		SectionID string    `bun:"section_id"`
-		Capacity  int       `bun:"capacity"`
-		Changed   int       `bun:"changed"`
-		Sold      int       `bun:"sold"`
-	}
-	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+	rows, err := pg.QueryPrepared(ctx, s.db, q, args...)
+	if err != nil {
 		return 0, nil, fmt.Errorf("sell the seats of %d commits: %w", len(cs), commitErr(err))
 	}
+	defer func() { _ = rows.Close() }()
 	changed := 0
 	out := map[uuid.UUID][]domain.SectionCount{}
-	for _, r := range rows {
-		changed = r.Changed
-		out[r.EventID] = append(out[r.EventID], domain.SectionCount{SectionID: r.SectionID, Capacity: r.Capacity, Sold: r.Sold})
+	for rows.Next() {
+		var eventID uuid.UUID
+		var c domain.SectionCount
+		if err := rows.Scan(&eventID, &c.SectionID, &c.Capacity, &changed, &c.Sold); err != nil {
+			return 0, nil, fmt.Errorf("read the counts of %d commits: %w", len(cs), err)
+		}
+		out[eventID] = append(out[eventID], c)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("sell the seats of %d commits: %w", len(cs), commitErr(err))
 	}
 	return changed, out, nil
 }
 
 // sellBatchStatement is SellBatch's statement. Its text is the same for every batch: the
-// seats, commits and counter increments travel as arrays, so a batch of forty sales is no
-// longer a statement of a few hundred literals for the client to format and the server to
-// parse. Planning it still costs about as much as before (its CTEs, not its length, are
-// what the planner spends on); one text is what a prepared statement would need.
+// seats, commits and counter increments travel as array parameters, so it is prepared and
+// planned once per connection (pg.QueryPrepared). Planned afresh, it cost about as much
+// whether a batch held one sale or forty (its CTEs, not its length, are what the planner
+// spends on): 1.6–1.9 ms per batch on two busy cores in a rush.
 const sellBatchStatement = `WITH sold AS (
 		UPDATE seats SET status = 'SOLD', booking_id = v.booking_id, version = seats.version + 1, updated_at = now()
-		FROM unnest(?::uuid[], ?::text[], ?::uuid[]) AS v (event_id, seat_id, booking_id)
+		FROM unnest($1::text[]::uuid[], $2::text[], $3::text[]::uuid[]) AS v (event_id, seat_id, booking_id)
 		WHERE seats.event_id = v.event_id AND seats.seat_id = v.seat_id AND seats.status = 'AVAILABLE'
 		RETURNING 1),
 	recorded AS (
 		INSERT INTO commits (hold_id, booking_id, event_id, user_id, seats, total_amount, currency, committed_at)
 		SELECT h, b, e, u, s::jsonb, a, c, t
-		FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::timestamptz[])
+		FROM unnest($4::text[]::uuid[], $5::text[]::uuid[], $6::text[]::uuid[], $7::text[], $8::text[], $9::bigint[], $10::text[],
+			$11::timestamptz[])
 			AS x (h, b, e, u, s, a, c, t)),
 	counted AS (
 		-- unnest yields the sorted increments in order, so concurrent batches lock shard rows
 		-- in the same order and cannot deadlock.
 		INSERT INTO section_sold_shards (event_id, section_id, shard, sold)
-		SELECT e, sec, sh, n FROM unnest(?::uuid[], ?::text[], ?::smallint[], ?::integer[]) AS y (e, sec, sh, n)
+		SELECT e, sec, sh, n FROM unnest($12::text[]::uuid[], $13::text[], $14::smallint[], $15::integer[]) AS y (e, sec, sh, n)
 		ON CONFLICT (event_id, section_id, shard) DO UPDATE SET sold = section_sold_shards.sold + EXCLUDED.sold
 		RETURNING event_id, section_id, shard, sold)
 	SELECT s.event_id, s.section_id, s.capacity, (SELECT count(*) FROM sold) AS changed,
@@ -555,7 +558,7 @@ const sellBatchStatement = `WITH sold AS (
 			WHERE x.event_id = s.event_id AND x.section_id = s.section_id AND NOT EXISTS (
 				SELECT 1 FROM counted AS c WHERE c.event_id = x.event_id AND c.section_id = x.section_id AND c.shard = x.shard)), 0)
 		+ COALESCE((SELECT sum(c.sold) FROM counted AS c WHERE c.event_id = s.event_id AND c.section_id = s.section_id), 0) AS sold
-	FROM sections AS s WHERE s.event_id = ANY(?::uuid[])
+	FROM sections AS s WHERE s.event_id = ANY($16::text[]::uuid[])
 	ORDER BY s.event_id, s.position`
 
 // sellBatchQuery builds SellBatch's statement and its arguments.
@@ -568,7 +571,7 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 	seats := make([]string, 0, len(cs))
 	amounts := make([]int64, 0, len(cs))
 	currencies := make([]string, 0, len(cs))
-	times := make([]string, 0, len(cs))
+	times := make([]time.Time, 0, len(cs))
 	var distinct []string
 	seen := map[uuid.UUID]bool{}
 	for _, c := range cs {
@@ -588,7 +591,7 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 		seats = append(seats, string(js))
 		amounts = append(amounts, c.TotalAmount)
 		currencies = append(currencies, c.Currency)
-		times = append(times, c.CommittedAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano))
+		times = append(times, c.CommittedAt.UTC().Truncate(time.Microsecond))
 		if !seen[c.EventID] {
 			seen[c.EventID] = true
 			distinct = append(distinct, c.EventID.String())
@@ -598,18 +601,13 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 	keys := sortedKeys(inc)
 	shardEvents := make([]string, len(keys))
 	shardSections := make([]string, len(keys))
-	shards := make([]int, len(keys))
-	counts := make([]int, len(keys))
+	shards := make([]int16, len(keys))
+	counts := make([]int32, len(keys))
 	for i, k := range keys {
-		shardEvents[i], shardSections[i], shards[i], counts[i] = k.EventID.String(), k.SectionID, k.Shard, inc[k]
+		shardEvents[i], shardSections[i], shards[i], counts[i] = k.EventID.String(), k.SectionID, int16(k.Shard), int32(inc[k])
 	}
-	args := []any{
-		pgdialect.Array(seatEvents), pgdialect.Array(seatIDs), pgdialect.Array(seatBookings),
-		pgdialect.Array(holds), pgdialect.Array(bookings), pgdialect.Array(events), pgdialect.Array(users),
-		pgdialect.Array(seats), pgdialect.Array(amounts), pgdialect.Array(currencies), pgdialect.Array(times),
-		pgdialect.Array(shardEvents), pgdialect.Array(shardSections), pgdialect.Array(shards), pgdialect.Array(counts),
-		pgdialect.Array(distinct),
-	}
+	args := []any{seatEvents, seatIDs, seatBookings, holds, bookings, events, users, seats, amounts, currencies, times,
+		shardEvents, shardSections, shards, counts, distinct}
 	return sellBatchStatement, args, nil
 }
 

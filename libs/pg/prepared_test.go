@@ -41,13 +41,12 @@ func TestIntegrationQueryPreparedPlansOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	want := 0
 	for i := range 12 {
 		xs := make([]int32, i+1)
 		for j := range xs {
 			xs[j] = int32(j + 1)
 		}
-		want = (i + 1) * (i + 2) / 2
+		want := (i + 1) * (i + 2) / 2
 		if n, total := sum(t, ctx, conn, xs); n != i+1 || total != want {
 			t.Fatalf("call %d: count %d sum %d, want %d and %d", i, n, total, i+1, want)
 		}

@@ -505,11 +505,11 @@ func (s *Store) CountSeats(ctx context.Context, eventID uuid.UUID) ([]SeatCounts
 // has them, plus the new values of the rows it did (RETURNING). Sales of other shards commit
 // in parallel, so the counts are a snapshot, not a serial order, as with AdjustSold.
 func (s *Store) SellBatch(ctx context.Context, cs []domain.Commit) (int, map[uuid.UUID][]domain.SectionCount, error) {
-	q, args, err := sellBatchQuery(cs)
+	args, err := sellBatchArgs(cs)
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := pg.QueryPrepared(ctx, s.db, q, args...)
+	rows, err := pg.QueryPrepared(ctx, s.db, sellBatchStatement, args...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("sell the seats of %d commits: %w", len(cs), commitErr(err))
 	}
@@ -561,8 +561,8 @@ const sellBatchStatement = `WITH sold AS (
 	FROM sections AS s WHERE s.event_id = ANY($16::text[]::uuid[])
 	ORDER BY s.event_id, s.position`
 
-// sellBatchQuery builds SellBatch's statement and its arguments.
-func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
+// sellBatchArgs builds the arguments of sellBatchStatement for cs, in the sales' order.
+func sellBatchArgs(cs []domain.Commit) ([]any, error) {
 	var seatEvents, seatIDs, seatBookings []string
 	holds := make([]string, 0, len(cs))
 	bookings := make([]string, 0, len(cs))
@@ -582,7 +582,7 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 		}
 		js, err := json.Marshal(c.Seats)
 		if err != nil {
-			return "", nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
+			return nil, fmt.Errorf("encode seats of hold %s: %w", c.HoldID, err)
 		}
 		holds = append(holds, c.HoldID.String())
 		bookings = append(bookings, c.BookingID.String())
@@ -608,7 +608,7 @@ func sellBatchQuery(cs []domain.Commit) (string, []any, error) {
 	}
 	args := []any{seatEvents, seatIDs, seatBookings, holds, bookings, events, users, seats, amounts, currencies, times,
 		shardEvents, shardSections, shards, counts, distinct}
-	return sellBatchStatement, args, nil
+	return args, nil
 }
 
 // soldKey names one counter shard of one section of one event.
